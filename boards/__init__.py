@@ -1,0 +1,1 @@
+"""Board targets: registry, build, reports, flash, host link."""

@@ -1,0 +1,1 @@
+"""NumPy golden models: the specification every hardware block is checked against. Imports only NumPy."""

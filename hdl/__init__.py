@@ -1,0 +1,1 @@
+"""Amaranth gateware: every block a wiring.Component; imports only Amaranth."""

@@ -1,0 +1,1 @@
+"""Simulation: Amaranth simulator helpers, Verilog export, cocotb runners and benches."""
