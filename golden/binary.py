@@ -149,11 +149,13 @@ def unpack_bits(words, k, axis=-1):
 
 
 def _valid_mask(words, k):
-    # One uint64 mask per word position: all ones, except the unused bits of the last word.
-    mask = np.full(words, np.uint64(0xFFFF_FFFF_FFFF_FFFF), dtype=np.uint64)
-    tail = k % WORD_BITS
+    # One uint64 mask per word position: ones on the k valid bits, zeros on every bit past k
+    # (the top of the last used word and any whole word beyond it).
+    mask = np.zeros(words, dtype=np.uint64)
+    full, tail = divmod(k, WORD_BITS)
+    mask[:full] = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
     if tail:
-        mask[-1] = np.uint64((1 << tail) - 1)
+        mask[full] = np.uint64((1 << tail) - 1)
     return mask
 
 
