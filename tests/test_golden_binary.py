@@ -213,12 +213,18 @@ def test_fold_batchnorm_ties_and_negative_gamma():
 
 
 def test_fold_batchnorm_rounded_boundaries():
-    # t = mean - beta * s / gamma lands next to an integer only after float rounding.
-    k = 40
-    mean = np.array([0.1 + 0.2, 3 - 1e-15, 3 + 1e-15, -7 + 2**-45, 1 / 3 * 3])
-    beta = np.array([0.3, 0.0, 0.0, 0.0, 1e-16])
-    for gamma in (1.0, -1.0, 7.0, -0.1):
-        check_fold(mean, np.full(5, 0.49), np.full(5, gamma), beta, 0.01, k)
+    # Put the real-valued boundary t = mean - beta * s / gamma on an integer, so float rounding
+    # decides on which side that integer falls; a plain ceil(t) / floor(t) + 1 gets some of
+    # these wrong, the folded thresholds must follow the float expression exactly.
+    k, neurons = 40, 400
+    rng = np.random.default_rng(2024)
+    boundary = rng.integers(-30, 31, size=neurons)
+    gamma = rng.choice([-1.0, 1.0], size=neurons) * rng.uniform(0.01, 5, size=neurons)
+    var = rng.choice([0.49, 0.01, 2.0, 3.3], size=neurons)
+    beta = rng.uniform(-5, 5, size=neurons)
+    eps = 1e-5
+    mean = boundary + beta * np.sqrt(var + eps) / gamma
+    check_fold(mean, var, gamma, beta, eps, k)
 
 
 def test_fold_batchnorm_constant_outputs():
