@@ -1,0 +1,156 @@
+# amaranth: UnusedElaboratable=no
+"""Int8Mac against golden.int8_gemm: random and extreme operands, idle cycles between
+products, reset in the middle of a sum, accumulator widths at the overflow edge."""
+
+import numpy as np
+import pytest
+from amaranth.hdl import ClockDomain, Module
+from amaranth.sim import Simulator
+
+from bitmac.golden import acc_bits, int8_gemm
+from bitmac.hdl.int8_mac import INT8_MAC_LATENCY, Int8Mac, int8_acc_bits
+
+
+def golden_dot(a, w):
+    return int(int8_gemm(a[None, :], w[None, :])[0, 0])
+
+
+def schedule(sums, rng=None, gap=0.0, reset_after=None):
+    """Cycle-by-cycle inputs for a list of (a, w) sums: dicts with valid/a/b/clear, the index
+    of the sum a product closes (or None) and a reset flag. ``reset_after=(i, j)`` asserts
+    reset in the cycle after product ``j`` of sum ``i``, abandoning that sum."""
+    cycles = []
+    for index, (a, w) in enumerate(sums):
+        for j, (x, y) in enumerate(zip(a.tolist(), w.tolist())):
+            while rng is not None and rng.random() < gap:
+                cycles.append(dict(valid=0, a=int(rng.integers(-128, 128)), b=0, clear=1,
+                                   closes=None, reset=0))
+            cycles.append(dict(valid=1, a=x, b=y, clear=int(j == 0),
+                               closes=index if j == len(a) - 1 else None, reset=0))
+            if reset_after == (index, j):
+                cycles.append(dict(valid=0, a=0, b=0, clear=0, closes=None, reset=1))
+                break
+    return cycles + [dict(valid=0, a=0, b=0, clear=0, closes=None, reset=0)] * INT8_MAC_LATENCY
+
+
+def run(dut, cycles):
+    """Play ``cycles`` into ``dut``; return {sum index: acc} read ``INT8_MAC_LATENCY`` cycles
+    after each closing product, and check ``acc_valid`` follows ``valid`` at that latency."""
+    top = Module()
+    top.domains.sync = sync = ClockDomain()
+    top.submodules.dut = dut
+    sim = Simulator(top)
+    sim.add_clock(1e-8)
+    results = {}
+
+    async def bench(ctx):
+        in_flight = [None] * INT8_MAC_LATENCY  # what each pipeline stage holds
+        for cycle in cycles:
+            ctx.set(dut.a, cycle["a"])
+            ctx.set(dut.b, cycle["b"])
+            ctx.set(dut.valid, cycle["valid"])
+            ctx.set(dut.clear, cycle["clear"])
+            ctx.set(sync.rst, cycle["reset"])
+            await ctx.tick()
+            entered = cycle if cycle["valid"] else None
+            in_flight = [entered] + in_flight[:-1]
+            if cycle["reset"]:
+                in_flight = [None] * INT8_MAC_LATENCY
+            done = in_flight[-1]
+            # The stage after the last register is the accumulator itself.
+            assert ctx.get(dut.acc_valid) == (done is not None)
+            if done is not None and done["closes"] is not None:
+                results[done["closes"]] = ctx.get(dut.acc)
+            in_flight[-1] = None
+        ctx.set(sync.rst, 0)
+
+    sim.add_testbench(bench)
+    sim.run()
+    return results
+
+
+def random_sums(rng, count, max_depth):
+    return [(rng.integers(-128, 128, depth, dtype=np.int8),
+             rng.integers(-128, 128, depth, dtype=np.int8))
+            for depth in rng.integers(1, max_depth + 1, count)]
+
+
+def test_random_sums_with_gaps():
+    rng = np.random.default_rng(1)
+    sums = random_sums(rng, 40, 20)
+    results = run(Int8Mac(), schedule(sums, rng, gap=0.3))
+    assert results == {i: golden_dot(a, w) for i, (a, w) in enumerate(sums)}
+
+
+def test_back_to_back_sums_without_gaps():
+    rng = np.random.default_rng(2)
+    sums = random_sums(rng, 30, 6) + [(np.array([5], np.int8), np.array([-7], np.int8))] * 3
+    results = run(Int8Mac(), schedule(sums))
+    assert results == {i: golden_dot(a, w) for i, (a, w) in enumerate(sums)}
+
+
+@pytest.mark.parametrize("a_value, w_value", [(-128, -128), (127, 127), (-128, 127), (127, -128)])
+def test_extremes_at_the_width_edge(a_value, w_value):
+    # A depth whose extreme sum needs every bit of acc_bits(depth), run at exactly that width.
+    depth = 64
+    width = acc_bits(depth)
+    a = np.full(depth, a_value, np.int8)
+    w = np.full(depth, w_value, np.int8)
+    results = run(Int8Mac(acc_width=width, depth=depth), schedule([(a, w)]))
+    assert results == {0: golden_dot(a, w)}
+
+
+def test_alternating_signs():
+    depth = 33
+    a = np.where(np.arange(depth) % 2 == 0, -128, 127).astype(np.int8)
+    w = np.where(np.arange(depth) % 2 == 0, -128, -128).astype(np.int8)
+    sums = [(a, w), (a, -w - 1), (a[::-1].copy(), w)]
+    results = run(Int8Mac(), schedule(sums))
+    assert results == {i: golden_dot(a, w) for i, (a, w) in enumerate(sums)}
+
+
+def test_reset_in_the_middle_of_a_sum():
+    rng = np.random.default_rng(3)
+    sums = random_sums(rng, 6, 12)
+    sums[2] = (np.full(10, 100, np.int8), np.full(10, 90, np.int8))
+    results = run(Int8Mac(), schedule(sums, rng, gap=0.2, reset_after=(2, 4)))
+    assert 2 not in results
+    assert results == {i: golden_dot(a, w) for i, (a, w) in enumerate(sums) if i != 2}
+
+
+def test_default_width_holds_the_deepest_int32_sum():
+    # 32 bits hold 131071 products of -128 x -128 (the deepest int32-safe depth); the default
+    # accumulator is accepted there and refused one product deeper.
+    assert acc_bits(131071) == 32 == int8_acc_bits(131071)
+    Int8Mac(depth=131071)
+    with pytest.raises(ValueError, match="at least 33 bits"):
+        Int8Mac(depth=131072)
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 4, 5, 100, 1000, 4096, 131071, 131072, 10**6])
+def test_acc_bits_matches_golden(depth):
+    assert int8_acc_bits(depth) == acc_bits(depth, 8, 8)
+
+
+def test_narrow_width_refused():
+    depth = 64
+    with pytest.raises(ValueError, match=f"acc_width={acc_bits(depth) - 1} can overflow"):
+        Int8Mac(acc_width=acc_bits(depth) - 1, depth=depth)
+
+
+def test_narrow_width_without_depth_wraps_like_twos_complement():
+    # Without a depth the width is the user's choice and the sum wraps modulo 2**acc_width,
+    # as the DSP accumulator does (documented); the golden sum taken modulo 2**16 matches.
+    depth = 3
+    a = np.full(depth, -128, np.int8)
+    results = run(Int8Mac(acc_width=16), schedule([(a, a)]))
+    exact = golden_dot(a, a)
+    assert exact > 2**15 - 1
+    assert results == {0: (exact + 2**15) % 2**16 - 2**15}
+
+
+@pytest.mark.parametrize("bad", [dict(acc_width=1), dict(acc_width=65), dict(acc_width=32.0),
+                                 dict(depth=0), dict(depth=-3), dict(depth=2.5)])
+def test_bad_parameters(bad):
+    with pytest.raises(ValueError):
+        Int8Mac(**bad)
