@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits  # installed with scikit-learn
 
 from bitmac.golden import binary_gemm, int8_gemm, pack_bits
 
@@ -61,24 +62,35 @@ def bench_shape(m, k, n, repeats, rng):
                                a_int8.astype(np.int64) @ w_int8.astype(np.int64).T)):
         raise SystemExit(f"bench/golden.py: results differ at shape {m}x{k}x{n}")
 
+    # (name, function, operand bytes, BLAS thread limit: None = the library's default)
     cases = [
         ("binary_gemm (bit-packed XNOR-popcount)", lambda: binary_gemm(a_bits, w_bits, k),
-         a_bits.nbytes + w_bits.nbytes),
-        ("float32 ±1 matmul (BLAS)", lambda: a_f32 @ w_f32.T, a_f32.nbytes + w_f32.nbytes),
+         a_bits.nbytes + w_bits.nbytes, None),
+        ("float32 ±1 matmul (BLAS)", lambda: a_f32 @ w_f32.T, a_f32.nbytes + w_f32.nbytes, None),
+        ("float32 ±1 matmul (BLAS, 1 thread)", lambda: a_f32 @ w_f32.T,
+         a_f32.nbytes + w_f32.nbytes, 1),
         ("int8_gemm (exact, int32 out)", lambda: int8_gemm(a_int8, w_int8),
-         a_int8.nbytes + w_int8.nbytes),
+         a_int8.nbytes + w_int8.nbytes, None),
     ]
     rows = []
-    for name, function, operand_bytes in cases:
-        function()  # warm-up: BLAS threads, page faults
-        seconds = best_time(function, repeats)
+    for name, function, operand_bytes, threads in cases:
+        with threadpool_limits(limits=threads):
+            function()  # warm-up: BLAS threads, page faults
+            seconds = best_time(function, repeats)
         rows.append({"shape": [m, k, n], "implementation": name, "seconds": seconds,
-                     "gmac_per_s": m * k * n / seconds / 1e9, "operand_bytes": operand_bytes})
+                     "gmac_per_s": m * k * n / seconds / 1e9, "operand_bytes": operand_bytes,
+                     "blas_threads": threads or blas_threads()})
     float_row = rows[1]
     for row in rows:
         row["speed_vs_float32_blas"] = row["gmac_per_s"] / float_row["gmac_per_s"]
         row["bytes_vs_float32"] = row["operand_bytes"] / float_row["operand_bytes"]
     return rows
+
+
+def blas_threads():
+    """Threads the BLAS library uses by default (0 when none is loaded)."""
+    return max((pool["num_threads"] for pool in threadpool_info()
+                if pool["user_api"] == "blas"), default=0)
 
 
 def format_table(rows):
@@ -110,6 +122,7 @@ def main(argv=None):
     for m, k, n in args.shapes:
         rows.extend(bench_shape(m, k, n, args.repeats, rng))
     print(format_table(rows))
+    print(f"load average (1 min) during the run: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
 
     report = {
         "benchmark": "golden",
@@ -118,9 +131,11 @@ def main(argv=None):
         "seed": args.seed,
         "host": {"machine": platform.machine(), "processor": platform.processor(),
                  "cpus": os.cpu_count(), "python": platform.python_version(),
-                 "numpy": np.__version__},
-        "notes": "binary_gemm runs on one thread; the float32 and int8 (float64 BLAS) "
-                 "rows use the BLAS library's threads",
+                 "numpy": np.__version__,
+                 # Other work on the host slows every row, the BLAS threads most.
+                 "load_average_1min": os.getloadavg()[0]},
+        "notes": "binary_gemm runs on one NumPy thread (blas_threads does not apply to it); "
+                 "the float32 and int8_gemm (float64 BLAS) rows use blas_threads threads",
         "rows": rows,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -24,9 +24,11 @@ def test_bench_writes_table_and_json(tmp_path, capsys):
     table = capsys.readouterr().out
     assert "binary_gemm" in table and "float32" in table and "int8_gemm" in table
     report = json.loads(output.read_text())
-    assert [row["shape"] for row in report["rows"]] == [[3, 70, 5]] * 3 + [[2, 64, 1]] * 3
+    assert [row["shape"] for row in report["rows"]] == [[3, 70, 5]] * 4 + [[2, 64, 1]] * 4
     # Operand bytes: 2 words per packed row, 4 bytes per float32 element, 1 per int8 element.
-    assert [row["operand_bytes"] for row in report["rows"][:3]] == [8 * 2 * 8, 8 * 70 * 4, 8 * 70]
+    assert [row["operand_bytes"] for row in report["rows"][:4]] == \
+        [8 * 2 * 8, 8 * 70 * 4, 8 * 70 * 4, 8 * 70]
+    assert report["rows"][2]["blas_threads"] == 1
     assert all(row["gmac_per_s"] > 0 for row in report["rows"])
     assert report["rows"][1]["speed_vs_float32_blas"] == 1.0
 
