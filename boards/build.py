@@ -179,7 +179,7 @@ class ClockedTop(Elaboratable):
         if self.pll is None:
             return m
         plan = self.board.clock
-        pll_clock, locked = Signal(), Signal()
+        pll_clock, locked = Signal(name="pll_clk"), Signal(name="pll_locked")
         if plan.method == "ice40-pll-pad":
             # The oscillator pin feeds the PLL pad directly (no input buffer).
             pad = platform.request(plan.source, dir="-")
@@ -209,7 +209,8 @@ class ClockedTop(Elaboratable):
                 i_PHASESEL0=0, i_PHASESEL1=0, i_PHASEDIR=1, i_PHASESTEP=1,
                 i_PHASELOADREG=1, i_PLLWAKESYNC=0, i_ENCLKOP=0,
                 o_CLKOP=pll_clock, o_LOCK=locked)
-        platform.add_clock_constraint(pll_clock, self.clock_hz)
+        # No constraint on pll_clk: nextpnr derives the output clock's constraint from the PLL
+        # settings and the oscillator's constraint, so the report's target is what the PLL makes.
         m.domains.sync = ClockDomain("sync")
         m.d.comb += ClockSignal("sync").eq(pll_clock)
         m.submodules.reset_sync = ResetSynchronizer(~locked, domain="sync")
@@ -507,6 +508,7 @@ def build(design_top, board, *, name="top", build_dir="build", toolchain=DEFAULT
         failed = [clock for clock in report["clocks"] if not clock["met"]]
         summary = ", ".join(f"{clock['name']} reached {clock['fmax_mhz']:.2f} MHz of "
                             f"{clock['target_mhz']:.2f} MHz" for clock in failed)
+        summary = summary or "nextpnr analysed no clock"
         raise TimingError(f"timing not met on {board.title}: {summary}; lower the clock "
                           f"(--clock-mhz) or pass --allow-timing-fail (report: {report_json})")
     return result

@@ -154,9 +154,11 @@ _HFOSC_DIVIDERS = {48e6: 0, 24e6: 1, 12e6: 2, 6e6: 3}
 
 _UP5K = {"LUT": 5280, "FF": 5280, "BRAM": 30, "SPRAM": 4, "DSP": 8}
 
-# ECP5 totals from the Lattice ECP5 family data sheet (LUT4s, EBR blocks, 18x18 multipliers).
+# ECP5 totals as nextpnr-ecp5 counts them (LUT4s, EBR blocks, 18x18 multipliers); checked
+# against its reports. The LFE5U-12F is the 25F die: the data sheet rates it at 12K LUTs and 32
+# EBR, nextpnr lets a design use the whole die.
 _ECP5 = {
-    "LFE5U-12F": {"LUT": 12288, "FF": 12288, "BRAM": 32, "DSP": 28},
+    "LFE5U-12F": {"LUT": 24288, "FF": 24288, "BRAM": 56, "DSP": 28},
     "LFE5U-25F": {"LUT": 24288, "FF": 24288, "BRAM": 56, "DSP": 28},
     "LFE5U-45F": {"LUT": 43848, "FF": 43848, "BRAM": 108, "DSP": 72},
     "LFE5U-85F": {"LUT": 83640, "FF": 83640, "BRAM": 208, "DSP": 156},
