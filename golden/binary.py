@@ -310,7 +310,10 @@ def fold_batchnorm(mean, var, gamma, beta, eps=1e-5, k=None):
     """
     mean, var, gamma, beta = (real_array(name, value) for name, value in
                               (("mean", mean), ("var", var), ("gamma", gamma), ("beta", beta)))
-    eps = float(real_array("eps", eps))
+    eps = real_array("eps", eps)
+    if eps.ndim != 0:
+        raise ValueError(f"eps must be a scalar, not an array of shape {eps.shape}")
+    eps = float(eps)
     try:
         mean, var, gamma, beta = np.broadcast_arrays(mean, var, gamma, beta)
     except ValueError:

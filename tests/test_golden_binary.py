@@ -160,6 +160,7 @@ def test_threshold_activate_matches_comparison():
     np.testing.assert_array_equal(threshold_activate(acc, thresholds),
                                   (acc >= thresholds).astype(np.uint8))
     np.testing.assert_array_equal(threshold_activate(acc, 0), (acc >= 0).astype(np.uint8))
+    np.testing.assert_array_equal(threshold_activate(acc, thresholds, invert.astype(bool)), bits)
 
 
 def reference_bn_sign(acc, mean, var, gamma, beta, eps):
@@ -276,6 +277,8 @@ def test_fold_batchnorm_without_k():
     (lambda: fold_batchnorm(0.0, -1.0, 1.0, 1.0), "var \\+ eps must be > 0"),
     (lambda: fold_batchnorm([0.0, 1.0], [1.0, 1.0, 1.0], 1.0, 1.0), "same shape"),
     (lambda: fold_batchnorm(np.nan, 1.0, 1.0, 1.0), "finite"),
+    (lambda: fold_batchnorm(0.0, 1.0, 1.0, 1.0, eps=[1e-5, 1e-5]), "eps must be a scalar"),
+    (lambda: fold_batchnorm(np.zeros((2, 2)), 1.0, 1.0, 1.0), "scalars or 1-D"),
     (lambda: binarize(["a"]), "real numbers"),
 ])
 def test_bad_arguments(call, message):
