@@ -189,6 +189,37 @@ def test_rdbpot_hand_worked_cases():
     assert result.tolist() == list(expected)
 
 
+def srdhm_scalar(a, b):
+    """fixedpoint.h SaturatingRoundingDoublingHighMul transcribed on Python ints, one value."""
+    if a == b == INT32_MIN:
+        return INT32_MAX
+    ab = a * b
+    total = ab + ((1 << 30) if ab >= 0 else 1 - (1 << 30))
+    quotient = abs(total) // (1 << 31)  # C division truncates toward zero
+    return quotient if total >= 0 else -quotient
+
+
+def rdbpot_scalar(x, exponent):
+    """fixedpoint.h RoundingDivideByPOT on Python ints (two's-complement & and >>)."""
+    mask = (1 << exponent) - 1
+    threshold = (mask >> 1) + (1 if x < 0 else 0)
+    return (x >> exponent) + (1 if (x & mask) > threshold else 0)
+
+
+INT32 = st.one_of(st.integers(INT32_MIN, INT32_MAX),
+                  st.sampled_from([INT32_MIN, INT32_MIN + 1, -1, 0, 1, INT32_MAX, 2**30, -2**30]))
+
+
+@PROPERTY
+@given(pairs=st.lists(st.tuples(INT32, INT32, st.integers(0, 31)), min_size=1, max_size=50))
+def test_primitives_match_scalar_transcription(pairs):
+    a, b, exponent = (np.array(column, dtype=np.int64) for column in zip(*pairs))
+    assert saturating_rounding_doubling_high_mul(a, b).tolist() == \
+        [srdhm_scalar(x, y) for x, y, _ in pairs]
+    assert rounding_divide_by_pot(a, exponent).tolist() == \
+        [rdbpot_scalar(x, e) for x, _, e in pairs]
+
+
 # --- requantize and int8_dense --------------------------------------------------------------
 
 def test_requantize_hand_worked_cases():
