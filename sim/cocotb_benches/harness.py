@@ -140,6 +140,7 @@ class StreamSource:
     def reset(self):
         """Forget the offer in flight (the design was reset); the beat is offered again."""
         self._offering = False
+        self._set_valid(0)
 
 
 class StreamSink:
@@ -171,7 +172,8 @@ class StreamSink:
             self.on_beat(self.payload.value.to_unsigned())
 
     def reset(self):
-        pass
+        self.ready.value = 0
+        self._ready_driven = 0
 
 
 class InOrderScoreboard:
