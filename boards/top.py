@@ -1,0 +1,157 @@
+"""Board top level with the host link: UART pins + :class:`~bitmac.hdl.hostlink.HostLinkCore`
++ a matrix-vector unit, and status LEDs when the board has them.
+
+:class:`BoardTop` is the same gateware on a board and in simulation: elaborated for a platform
+it takes the ``uart`` resource (the board's USB-serial bridge) and ``led`` 0/1; elaborated
+without one (the Amaranth simulator, :mod:`bitmac.boards.serial_sim`) its ``rx``/``tx`` ports
+are the serial line. It runs in the ``sync`` domain at ``clk_freq``; the board build
+(:mod:`bitmac.boards.build`) supplies that clock.
+"""
+
+from amaranth.build import ResourceError
+from amaranth.hdl import Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from ..hdl.hostlink import HostLinkCore
+from ..hdl.uart import MIN_DIVISOR, UARTReceiver, UARTTransmitter
+
+__all__ = ["BoardTop", "make_board_top", "make_unit", "uart_divisor", "DEFAULT_BAUD",
+           "DESIGNS"]
+
+DEFAULT_BAUD = 115200
+#: Largest baud-rate error (relative) that 8N1 mid-bit sampling tolerates with margin.
+MAX_BAUD_ERROR = 0.02
+DESIGNS = ("binary", "int8")
+
+
+def uart_divisor(clk_freq, baud):
+    """Clock cycles per bit for ``baud`` at ``clk_freq``; ``ValueError`` when the nearest
+    divisor misses the baud rate by more than 2 % or is below the UART's minimum."""
+    if not clk_freq > 0 or not baud > 0:
+        raise ValueError(f"clock and baud rate must be positive, not {clk_freq} Hz and {baud} Bd")
+    divisor = round(clk_freq / baud)
+    if divisor < MIN_DIVISOR:
+        raise ValueError(f"{baud} Bd is too fast for a {clk_freq / 1e6:g} MHz clock: the UART "
+                         f"needs at least {MIN_DIVISOR} cycles per bit "
+                         f"(at most {clk_freq / MIN_DIVISOR:.0f} Bd)")
+    error = abs(clk_freq / divisor - baud) / baud
+    if error > MAX_BAUD_ERROR:
+        raise ValueError(f"{baud} Bd cannot be made from a {clk_freq / 1e6:g} MHz clock: the "
+                         f"nearest is {clk_freq / divisor:.0f} Bd ({error:.1%} off, at most "
+                         f"{MAX_BAUD_ERROR:.0%} allowed)")
+    return divisor
+
+
+class BoardTop(wiring.Component):
+    """UART + host link + unit.
+
+    Parameters
+    ----------
+    unit : wiring.Component
+        A matrix-vector unit (``BinaryMVU`` / ``Int8MVU`` or anything with their streams).
+    clk_freq : int
+        Frequency of the ``sync`` domain in Hz.
+    baud : int
+        Serial line rate (8N1).
+    timeout : float
+        Seconds without a byte after which a half-received frame is rejected (default 0.1 s:
+        longer than USB-serial bridges' latency timers).
+    timeout_cycles : int, optional
+        The same in clock cycles; overrides ``timeout`` (simulation uses a few bit times).
+    buffer_beats, result_beats : int, optional
+        Frame and result buffer depths (see :class:`HostLinkCore`).
+
+    Attributes
+    ----------
+    rx : In(1)
+        Serial input (from the host's TX).
+    tx : Out(1)
+        Serial output (to the host's RX).
+    activity : Out(1)
+        Lit for about 50 ms after each executed command (LED 0 on a board).
+    error : Out(1)
+        Lit for about 50 ms after each rejected frame (LED 1 on a board that has two).
+    core : HostLinkCore
+    divisor : int
+        Clock cycles per bit.
+    """
+
+    rx: In(1, init=1)
+    tx: Out(1, init=1)
+    activity: Out(1)
+    error: Out(1)
+
+    def __init__(self, unit, clk_freq, baud=DEFAULT_BAUD, *, timeout=0.1, timeout_cycles=None,
+                 buffer_beats=None, result_beats=None):
+        clk_freq = int(clk_freq)
+        self.clk_freq = clk_freq
+        self.baud = baud
+        self.divisor = uart_divisor(clk_freq, baud)
+        if timeout_cycles is None:
+            if not timeout > 0:
+                raise ValueError(f"timeout must be positive, not {timeout}")
+            timeout_cycles = max(1, round(timeout * clk_freq))
+        # A frame's bytes arrive one per 10 bit times; a timeout shorter than that would cut
+        # every frame.
+        if timeout_cycles < 20 * self.divisor:
+            raise ValueError(f"timeout of {timeout_cycles} cycles is shorter than two "
+                             f"characters ({20 * self.divisor} cycles)")
+        self.core = HostLinkCore(unit, clk_freq=clk_freq, timeout_cycles=timeout_cycles,
+                                 buffer_beats=buffer_beats, result_beats=result_beats)
+        self.unit = unit
+        self.led_cycles = max(1, clk_freq // 20)
+        super().__init__()
+
+    def _stretch(self, m, pulse, output, name):
+        # Keep the LED lit long enough to be seen.
+        counter = Signal(range(self.led_cycles + 1), name=f"{name}_counter")
+        with m.If(pulse):
+            m.d.sync += counter.eq(self.led_cycles)
+        with m.Elif(counter != 0):
+            m.d.sync += counter.eq(counter - 1)
+        m.d.comb += output.eq(counter != 0)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.uart_rx = receiver = UARTReceiver(self.divisor)
+        m.submodules.uart_tx = transmitter = UARTTransmitter(self.divisor)
+        m.submodules.link = core = self.core
+        wiring.connect(m, receiver.o_stream, core.i_stream)
+        wiring.connect(m, core.o_stream, transmitter.i_stream)
+        m.d.comb += [receiver.rx.eq(self.rx), self.tx.eq(transmitter.tx),
+                     core.rx_error.eq(receiver.framing_error)]
+        self._stretch(m, core.executed, self.activity, "activity")
+        self._stretch(m, core.rejected, self.error, "error")
+
+        if platform is not None:
+            uart = platform.request("uart", 0)
+            m.d.comb += [self.rx.eq(uart.rx.i), uart.tx.o.eq(self.tx)]
+            for number, signal in enumerate((self.activity, self.error)):
+                try:
+                    led = platform.request("led", number)
+                except ResourceError:
+                    break
+                m.d.comb += led.o.eq(signal)
+        return m
+
+
+def make_unit(design, params):
+    """Build the unit of ``design`` ("binary" or "int8") from ``params`` (n_in, n_out, pe,
+    simd, mode, ...: the unit's constructor arguments)."""
+    if design == "binary":
+        from ..hdl.binary_mvu import BinaryMVU as unit_class
+    elif design == "int8":
+        from ..hdl.int8_mvu import Int8MVU as unit_class
+    else:
+        raise ValueError(f"design must be one of {DESIGNS}, not {design!r}")
+    try:
+        return unit_class(**params)
+    except TypeError as error:
+        raise ValueError(f"bad parameters for the {design} unit: {error}") from None
+
+
+def make_board_top(design, params, *, clk_freq, baud=DEFAULT_BAUD, **options):
+    """:class:`BoardTop` around a new ``design`` unit built from ``params``; ``options`` go to
+    :class:`BoardTop` (timeout, buffer depths)."""
+    return BoardTop(make_unit(design, params), clk_freq, baud, **options)
