@@ -2,8 +2,11 @@
 requantization checked bit-exactly on cases worked out by hand from gemmlowp's fixedpoint.h."""
 
 import numpy as np
+import onnx
+import onnxruntime
 import pytest
 from hypothesis import given, settings, strategies as st
+from onnx import TensorProto, helper
 
 from bitmac.golden import (acc_bits, dequantize, int8_dense, int8_gemm, quantize,
                            quantize_multiplier, requantize, rounding_divide_by_pot,
@@ -37,6 +40,42 @@ def test_quantize_per_channel():
     assert quantize(x, scale, zero_point, axis=1).tolist() == [[2, 3, 1], [-2, -1, -3]]
     assert quantize(x, np.array([1.0, 0.5]), axis=0).tolist() == [[1, 2, 3], [-2, -4, -6]]
     assert quantize(x, np.array([1.0, 0.5]), axis=-2).tolist() == [[1, 2, 3], [-2, -4, -6]]
+
+
+def test_quantize_divides_in_float32_for_float32_input():
+    # float32(0.7) / float32(0.2) = 0.69999999 / 0.20000000 = 3.4999999 in float64, but the
+    # nearest float32 is 3.5, which rounds (half to even) to 4: ONNX QuantizeLinear divides in
+    # the input's float32 precision, so 4 is the expected value; float64 input gives 3.
+    assert quantize(np.float32([0.7, -0.7]), np.float32(0.2)).tolist() == [4, -4]
+    assert quantize(np.float64([0.7, -0.7]), 0.2).tolist() == [3, -3]
+
+
+def quantize_linear_session(scale, zero_point, axis):
+    """onnxruntime session of a single ONNX QuantizeLinear node (opset 13)."""
+    scale, zero_point = np.asarray(scale, np.float32), np.asarray(zero_point, np.int8)
+    node = helper.make_node("QuantizeLinear", ["x", "scale", "zero_point"], ["y"],
+                            **({} if axis is None else {"axis": axis}))
+    graph = helper.make_graph(
+        [node], "quantize",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, None)],
+        [helper.make_tensor_value_info("y", TensorProto.INT8, None)],
+        initializer=[onnx.numpy_helper.from_array(scale, "scale"),
+                     onnx.numpy_helper.from_array(zero_point, "zero_point")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    return onnxruntime.InferenceSession(model.SerializeToString(),
+                                        providers=["CPUExecutionProvider"])
+
+
+@pytest.mark.parametrize("scale, zero_point, axis", [
+    (0.2, 0, None), (0.037, -5, None), (np.array([0.2, 0.05, 1.3]), np.array([0, 3, -7]), 1)])
+def test_quantize_matches_onnxruntime(scale, zero_point, axis):
+    rng = np.random.default_rng(17)
+    # Multiples of 0.1 land on and next to the .5 ties; the uniform values cover saturation.
+    x = np.concatenate([rng.integers(-400, 400, size=(300, 3)) * 0.1,
+                        rng.uniform(-300, 300, size=(300, 3))]).astype(np.float32)
+    expected = quantize_linear_session(scale, zero_point, axis).run(None, {"x": x})[0]
+    np.testing.assert_array_equal(
+        quantize(x, np.asarray(scale, np.float32), zero_point, axis=axis), expected)
 
 
 def test_dequantize_inverts_quantize_within_half_a_step():
