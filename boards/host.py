@@ -169,7 +169,10 @@ class HostLink:
             try:
                 self.port = serial.Serial(port, baudrate=baud, timeout=timeout)
             except (serial.SerialException, OSError) as error:
-                raise LinkError(f"cannot open serial port {port}: {error}") from None
+                reason = str(error)
+                prefix = f"could not open port {port}: "
+                reason = reason[len(prefix):] if reason.startswith(prefix) else reason
+                raise LinkError(f"cannot open serial port {port}: {reason}") from None
             self.name = port
         else:
             self.port = port

@@ -13,6 +13,7 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from ..errors import BitmacError
 from ..hdl.hostlink import HostLinkCore
 from ..hdl.uart import MIN_DIVISOR, UARTReceiver, UARTTransmitter
 
@@ -61,6 +62,11 @@ class BoardTop(wiring.Component):
         The same in clock cycles; overrides ``timeout`` (simulation uses a few bit times).
     buffer_beats, result_beats : int, optional
         Frame and result buffer depths (see :class:`HostLinkCore`).
+    uart : tuple of (str, int)
+        Platform resource of the serial port (default ``("uart", 0)``).
+    leds : sequence of (str, int, str or None), optional
+        Platform resources (name, number, subsignal) for the ``activity`` and ``error``
+        outputs, in that order; default ``led`` 0 and 1 where the board has them.
 
     Attributes
     ----------
@@ -83,7 +89,7 @@ class BoardTop(wiring.Component):
     error: Out(1)
 
     def __init__(self, unit, clk_freq, baud=DEFAULT_BAUD, *, timeout=0.1, timeout_cycles=None,
-                 buffer_beats=None, result_beats=None):
+                 buffer_beats=None, result_beats=None, uart=("uart", 0), leds=None):
         clk_freq = int(clk_freq)
         self.clk_freq = clk_freq
         self.baud = baud
@@ -100,6 +106,8 @@ class BoardTop(wiring.Component):
         self.core = HostLinkCore(unit, clk_freq=clk_freq, timeout_cycles=timeout_cycles,
                                  buffer_beats=buffer_beats, result_beats=result_beats)
         self.unit = unit
+        self.uart = tuple(uart)
+        self.leds = None if leds is None else [tuple(led) for led in leds]
         self.led_cycles = max(1, clk_freq // 20)
         super().__init__()
 
@@ -125,26 +133,33 @@ class BoardTop(wiring.Component):
         self._stretch(m, core.rejected, self.error, "error")
 
         if platform is not None:
-            uart = platform.request("uart", 0)
+            uart = platform.request(*self.uart)
             m.d.comb += [self.rx.eq(uart.rx.i), uart.tx.o.eq(self.tx)]
-            for number, signal in enumerate((self.activity, self.error)):
+            leds = self.leds
+            if leds is None:
+                leds = [("led", number, None) for number in range(2)]
+            for (name, number, subsignal), signal in zip(leds, (self.activity, self.error)):
                 try:
-                    led = platform.request("led", number)
+                    led = platform.request(name, number)
                 except ResourceError:
-                    break
-                m.d.comb += led.o.eq(signal)
+                    break  # the board has fewer LEDs: the link works without them
+                m.d.comb += (getattr(led, subsignal) if subsignal else led).o.eq(signal)
         return m
 
 
 def make_unit(design, params):
     """Build the unit of ``design`` ("binary" or "int8") from ``params`` (n_in, n_out, pe,
     simd, mode, ...: the unit's constructor arguments)."""
-    if design == "binary":
-        from ..hdl.binary_mvu import BinaryMVU as unit_class
-    elif design == "int8":
-        from ..hdl.int8_mvu import Int8MVU as unit_class
-    else:
+    if design not in DESIGNS:
         raise ValueError(f"design must be one of {DESIGNS}, not {design!r}")
+    try:
+        if design == "binary":
+            from ..hdl.binary_mvu import BinaryMVU as unit_class
+        else:
+            from ..hdl.int8_mvu import Int8MVU as unit_class
+    except ImportError as error:
+        raise BitmacError(f"the {design} unit is missing from this installation "
+                          f"({error}); reinstall bitmac") from None
     try:
         return unit_class(**params)
     except TypeError as error:

@@ -297,3 +297,22 @@ def test_bad_parameters():
         make_board_top("ternary", {}, clk_freq=CLK)
     with pytest.raises(ValueError, match="shorter than two characters"):
         BoardTop(unit, CLK, BAUD, timeout_cycles=10)
+
+
+def test_run_command_on_the_simulated_board(capsys):
+    from bitmac.cli import main
+    code = main(["run", "--port", "sim", "--design", "binary", "--mode", "threshold",
+                 "--n-in", "24", "--n-out", "4", "--pe", "2", "--simd", "8", "--vectors", "5",
+                 "--seed", "3"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "PASS: all 20 results (480 MACs) match the golden model" in out
+    assert "MACs/cycle (ideal 16" in out
+
+
+def test_run_command_errors_are_one_line(capsys):
+    from bitmac.cli import main
+    assert main(["run", "--port", "/dev/bitmac-none"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("bitmac run: cannot open serial port /dev/bitmac-none")
+    assert "\n" not in err
