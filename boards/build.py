@@ -44,11 +44,11 @@ from .. import __version__
 from ..errors import BitmacError
 from .registry import get_board
 from .report import CELL_TYPES, format_report, load_report
-from .toolchain import DEFAULT_TOOLCHAIN, check_toolchain, tool_environment
+from .toolchain import DEFAULT_TOOLCHAIN, TOOLS, check_toolchain, tool_environment
 
 __all__ = ["build", "BuildResult", "ClockedTop", "BuildError", "DesignTooBigError",
            "TimingError", "BuildTimeoutError", "ice40_pll_params", "ecp5_pll_params",
-           "dfu_suffix", "read_sidecar", "SIDECAR_SUFFIX"]
+           "dfu_suffix", "read_sidecar", "write_sidecar", "SIDECAR_SUFFIX"]
 
 SIDECAR_SUFFIX = ".json"
 
@@ -114,27 +114,30 @@ def ecp5_pll_params(f_in, f_out):
     """``EHXPLLL`` settings (feedback from CLKOP) closest to ``f_out``.
     Returns ``dict(CLKI_DIV, CLKFB_DIV, CLKOP_DIV, f_out)``.
 
-    Limits (ECP5 sysCLOCK guide): input 8..400 MHz, phase detector 10..400 MHz, VCO
-    ``f_out*CLKOP_DIV`` 400..800 MHz, output 3.125..400 MHz.
+    Limits (ECP5 sysCLOCK guide, as ``ecppll``): input 8..400 MHz, phase detector
+    3.125..400 MHz, VCO ``f_out*CLKOP_DIV`` 400..800 MHz, output 3.125..400 MHz.
     """
     if not 8e6 <= f_in <= 400e6:
         raise ValueError(f"ECP5 PLL input must be 8..400 MHz, not {f_in / 1e6:g} MHz")
     if not 3.125e6 <= f_out <= 400e6:
         raise ValueError(f"ECP5 PLL output must be 3.125..400 MHz, not {f_out / 1e6:g} MHz")
-    best = None
+    best, best_key = None, None
     for clki_div in range(1, 129):
         pfd = f_in / clki_div
-        if not 10e6 <= pfd <= 400e6:
+        if not 3.125e6 <= pfd <= 400e6:
             continue
         for clkfb_div in range(1, 81):
             out = pfd * clkfb_div
             for clkop_div in range(1, 129):
-                if not 400e6 <= out * clkop_div <= 800e6:
+                vco = out * clkop_div
+                if not 400e6 <= vco <= 800e6:
                     continue
-                if best is None or abs(out - f_out) < abs(best["f_out"] - f_out):
+                # Closest frequency first, then (as ecppll) the VCO nearest mid-range.
+                key = (abs(out - f_out), abs(vco - 600e6))
+                if best_key is None or key < best_key:
+                    best_key = key
                     best = dict(CLKI_DIV=clki_div, CLKFB_DIV=clkfb_div, CLKOP_DIV=clkop_div,
                                 f_out=out)
-                break
     return best
 
 
@@ -197,7 +200,7 @@ class ClockedTop(Elaboratable):
                 "EHXPLLL",
                 a_FREQUENCY_PIN_CLKI=f"{plan.source_hz / 1e6:g}",
                 a_FREQUENCY_PIN_CLKOP=f"{self.clock_hz / 1e6:g}",
-                a_ICP_CURRENT="6", a_LPF_RESISTOR="16",
+                a_ICP_CURRENT="12", a_LPF_RESISTOR="8",
                 a_MFG_ENABLE_FILTEROPAMP="1", a_MFG_GMCREF_SEL="2",
                 p_PLLRST_ENA="DISABLED", p_INTFB_WAKE="DISABLED", p_STDBY_ENABLE="DISABLED",
                 p_DPHASE_SOURCE="DISABLED", p_OUTDIVIDER_MUXA="DIVA",
@@ -248,7 +251,7 @@ def _say(progress, message):
 
 def _run_script(build_dir, script, env, tools, *, timeout, progress, label):
     """Run Amaranth's build script with ``sh -x`` and turn its trace into stage lines."""
-    stage_of = {env[_env_var(tool)]: _STAGES.get(tool, tool) for tool in tools}
+    stage_of = {env[TOOLS[tool].env_var]: _STAGES.get(tool, tool) for tool in tools}
     log_path = build_dir / "build.log"
     process = subprocess.Popen(["sh", "-x", script], cwd=build_dir, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -293,11 +296,6 @@ def _run_script(build_dir, script, env, tools, *, timeout, progress, label):
     if returncode == 0:
         _say(progress, f"{label}: {stage} done in {elapsed[stage]:.1f} s")
     return returncode, stage, log_path, elapsed
-
-
-def _env_var(tool):
-    from .toolchain import TOOLS
-    return TOOLS[tool].env_var
 
 
 _NO_BELS = re.compile(r"no BELs remaining to implement cell type '([^']+)'")
@@ -372,6 +370,22 @@ def _without_dfu_suffix(base):
 
     Platform.__name__ = Platform.__qualname__ = base.__name__
     return Platform
+
+
+def write_sidecar(bitstream, board, *, design, **details):
+    """Write ``<bitstream>.json`` naming the board, part and design of ``bitstream`` and its
+    SHA-256 (checked by ``bitmac flash``); ``details`` are added as they are. Returns its path."""
+    board = get_board(board)
+    bitstream = Path(bitstream)
+    sidecar = Path(str(bitstream) + SIDECAR_SUFFIX)
+    sidecar.write_text(json.dumps({
+        "board": board.name, "part": board.part, "family": board.family, "design": design,
+        **details,
+        "sha256": hashlib.sha256(bitstream.read_bytes()).hexdigest(),
+        "built": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "bitmac_version": __version__,
+    }, indent=2) + "\n")
+    return sidecar
 
 
 def read_sidecar(bitstream):
@@ -491,15 +505,9 @@ def build(design_top, board, *, name="top", build_dir="build", toolchain=DEFAULT
     report_text = build_dir / f"{name}.report.txt"
     report_text.write_text(format_report(report) + "\n")
 
-    sidecar = Path(str(bitstream) + SIDECAR_SUFFIX)
-    sidecar.write_text(json.dumps({
-        "board": board.name, "part": board.part, "family": board.family,
-        "design": meta["design"], "design_info": meta["design_info"],
-        "design_clock_mhz": clock_hz / 1e6, "timing_met": report["timing_met"],
-        "sha256": hashlib.sha256(bitstream.read_bytes()).hexdigest(),
-        "built": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "bitmac_version": __version__,
-    }, indent=2) + "\n")
+    sidecar = write_sidecar(bitstream, board, design=meta["design"],
+                            design_info=meta["design_info"], design_clock_mhz=clock_hz / 1e6,
+                            timing_met=report["timing_met"])
 
     result = BuildResult(bitstream=bitstream, verilog=verilog, report_json=report_json,
                          report_text=report_text, sidecar=sidecar, report=report,
