@@ -32,8 +32,8 @@ from ..errors import BitmacError
 from ..golden import network as golden_network
 from .progress import Progress
 
-__all__ = ["DEFAULT_FOLDING", "LayerRun", "NetworkRun", "build_units", "layer_streams",
-           "run_network", "NETWORKS", "check_folding"]
+__all__ = ["DEFAULT_FOLDING", "LayerRun", "NetworkRun", "RtlMismatch", "build_units",
+           "unit_class_for", "layer_streams", "run_network", "NETWORKS", "check_folding"]
 
 NETWORKS = ("binary", "int8")
 
@@ -79,19 +79,25 @@ def build_units(kind, trained, folding=None):
     """The RTL units of a network, one per layer, as the board design instantiates them."""
     folding = check_folding(kind, folding or DEFAULT_FOLDING[kind], _sizes(kind, trained))
     sizes = _sizes(kind, trained)
-    if kind == "binary":
-        from ..hdl.binary_mvu import BinaryMVU
-    else:
-        from ..hdl.int8_mvu import Int8MVU
+    unit_class = unit_class_for(kind)
     units = []
     for index, (pe, simd) in enumerate(folding):
         n_in, n_out = sizes[index], sizes[index + 1]
         if kind == "binary":
             last = index == len(folding) - 1
-            units.append(BinaryMVU(n_in, n_out, pe, simd, mode="acc" if last else "threshold"))
+            units.append(unit_class(n_in, n_out, pe, simd, mode="acc" if last else "threshold"))
         else:
-            units.append(Int8MVU(n_in, n_out, pe, simd, mode="requant"))
+            units.append(unit_class(n_in, n_out, pe, simd, mode="requant"))
     return units
+
+
+def unit_class_for(kind):
+    """``BinaryMVU`` or ``Int8MVU``; ``ImportError`` when this version lacks the unit."""
+    if kind == "binary":
+        from ..hdl.binary_mvu import BinaryMVU
+        return BinaryMVU
+    from ..hdl.int8_mvu import Int8MVU
+    return Int8MVU
 
 
 def _chunks(rows, simd, pad):
@@ -166,6 +172,8 @@ class LayerRun:
     n_out: int
     pe: int
     simd: int
+    neuron_folds: int
+    synapse_folds: int
     vectors: int
     macs: int
     cycles: int
@@ -263,6 +271,7 @@ def run_network(kind, trained, pixels, *, folding=None, simulator="verilator", s
             n_out, n_in = layer.weight.shape
             runs.append(LayerRun(
                 name=f"{kind} layer {index}", n_in=n_in, n_out=n_out, pe=pe, simd=simd,
+                neuron_folds=unit.neuron_folds, synapse_folds=unit.synapse_folds,
                 vectors=report["vectors"], macs=report["macs"], cycles=report["cycles"],
                 cycles_per_vector=unit.cycles_per_vector, latency=unit.latency,
                 mismatches=report["mismatches"], seconds=time.monotonic() - start))
