@@ -19,7 +19,6 @@ Example
 """
 
 import struct
-import time
 
 import numpy as np
 
@@ -357,15 +356,3 @@ class HostLink:
     def cycles(self):
         """Clock cycles of the last RUN frame on the board (first input beat to last result)."""
         return struct.unpack("<I", self.command(Command.CYCLES))[0]
-
-    def measure(self, X):
-        """Run ``X`` and return ``(results, seconds, cycles)``: host wall time over all frames,
-        and on-chip cycles summed over the RUN frames."""
-        info = self.ident()
-        results, cycles, seconds = [], 0, 0.0
-        for start in range(0, len(X), info["max_vectors"]):
-            begin = time.perf_counter()
-            results.append(self.run(X[start:start + info["max_vectors"]]))
-            seconds += time.perf_counter() - begin
-            cycles += self.cycles()
-        return np.concatenate(results), seconds, cycles

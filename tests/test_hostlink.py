@@ -316,3 +316,71 @@ def test_run_command_errors_are_one_line(capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("bitmac run: cannot open serial port /dev/bitmac-none")
     assert "\n" not in err
+
+
+def test_core_with_byte_stalls_reset_mid_frame_and_stalled_unit():
+    """The link core alone on byte streams with random stalls both ways (reply back-pressure
+    included); a reset in the middle of a frame; a unit left waiting by a partial weight load
+    is reset by the watchdog and the link recovers."""
+    from amaranth.hdl import ClockDomain
+    from bitmac.boards.host import Reply
+    from bitmac.sim.streams import StreamDriver, StreamReceiver
+
+    rng = np.random.default_rng(6)
+    n_in, n_out, pe, simd = 12, 4, 2, 4
+    unit = BinaryMVU(n_in, n_out, pe, simd, mode="acc")
+    core = HostLinkCore(unit, clk_freq=CLK, timeout_cycles=200)
+    m = Module()
+    m.domains.sync = domain = ClockDomain()
+    m.submodules.core = core
+    info = {"kind": "binary", "mode": "acc", "simd": simd, "pe": pe,
+            "acc_width": unit.acc_width}
+    sizes = core.layout["bytes"]
+
+    def beats(matrix, stream):
+        lanes = np.zeros((matrix.shape[0], core.layout["sf"] * simd), dtype=np.int64)
+        lanes[:, :n_in] = matrix == 1
+        lanes = lanes.reshape(-1, simd)
+        return pack_beats([lanes[:, j] for j in range(simd)], stream_fields(info, stream),
+                          sizes[stream])
+
+    W1, W2 = pm1(rng, (n_out, n_in)), pm1(rng, (n_out, n_in))
+    X = pm1(rng, (7, n_in))
+    run_frame = encode_frame(Command.RUN, beats(X, "i"))
+    replies = []
+
+    async def exchange(ctx, frame):
+        await StreamDriver(core.i_stream, rng=rng, stall=0.3).send(ctx, frame)
+        receiver = StreamReceiver(core.o_stream, rng=rng, stall=0.3)
+        header = bytes(await receiver.receive(ctx, 5))
+        rest = bytes(await receiver.receive(ctx, header[3] + 256 * header[4] + 2))
+        assert header[0] == 0x5A and crc16_ccitt(header[1:] + rest) == 0
+        replies.append(Reply(header[1], header[2], rest[:-2]))
+        return replies[-1]
+
+    async def bench(ctx):
+        assert (await exchange(ctx, encode_frame(Command.IDENT))).payload == core.ident
+        assert (await exchange(ctx, encode_frame(Command.LOAD_WEIGHTS, beats(W1, "w")))).ok
+        first = await exchange(ctx, run_frame)
+        # Half a RUN frame, then a reset: the next frame is parsed from scratch.
+        await StreamDriver(core.i_stream).send(ctx, run_frame[:len(run_frame) // 2])
+        ctx.set(domain.rst, 1)
+        await ctx.tick()
+        ctx.set(domain.rst, 0)
+        second = await exchange(ctx, run_frame)
+        # A partial load (valid frame) leaves the unit waiting; RUN trips the watchdog.
+        partial = beats(W2, "w")[:3 * sizes["w"]]
+        assert (await exchange(ctx, encode_frame(Command.LOAD_WEIGHTS, partial))).ok
+        assert (await exchange(ctx, run_frame)).status == Status.UNIT_STALLED
+        assert (await exchange(ctx, encode_frame(Command.LOAD_WEIGHTS, beats(W2, "w")))).ok
+        third = await exchange(ctx, run_frame)
+        for reply, W in ((first, W1), (second, W1), (third, W2)):
+            assert reply.ok
+            got = unpack_beats(reply.payload, stream_fields(info, "o"), sizes["o"])
+            assert np.array_equal(got.reshape(len(X), n_out), binary_expected(X, W))
+
+    sim = Simulator(m)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    assert len(replies) == 8
