@@ -77,8 +77,8 @@ class NetworkPipeline(wiring.Component):
         if not units:
             raise ValueError("a pipeline needs at least one unit")
         for index, (unit, following) in enumerate(zip(units, units[1:])):
-            out_shape = unit.signature.members["o_stream"].signature.payload_shape
-            in_shape = following.signature.members["i_stream"].signature.payload_shape
+            out_shape = unit.signature.members["o_stream"].signature.members["payload"].shape
+            in_shape = following.signature.members["i_stream"].signature.members["payload"].shape
             if out_shape != in_shape:
                 raise ValueError(f"unit {index}'s output payload {out_shape!r} does not match "
                                  f"unit {index + 1}'s input payload {in_shape!r}")
@@ -327,8 +327,8 @@ _ROWS = [
     ("cycles_per_inference", "cycles per inference", "{:,.0f}"),
     ("macs_per_cycle", "MACs per cycle", "{:.2f}"),
     ("latency_cycles", "latency (cycles)", "{:,.0f}"),
-    ("inferences_per_second", "inferences per second", "{:,.0f}"),
-    ("latency_us", "latency (us)", "{:.1f}"),
+    ("inferences_per_second", "inferences per second at Fmax", "{:,.0f}"),
+    ("latency_us", "latency at Fmax (us)", "{:.1f}"),
 ]
 
 

@@ -6,7 +6,7 @@ changes every cycle, every output bit feeds one XOR-reduction register, and that
 one pin, so synthesis can neither treat an input as constant nor drop an unobserved output.
 """
 
-from amaranth import Cat, Module, Signal
+from amaranth import Cat, Module, Signal, Value
 from amaranth.lib import io, stream, wiring
 from amaranth.lib.wiring import Flow, Out
 
@@ -84,8 +84,9 @@ class StimulusHarness(wiring.Component):
                     self._inputs.append(value)
             else:
                 self._outputs.append(value)
-        self.stimulus_bits = sum(len(value) for value in self._inputs)
-        self.observed_bits = sum(len(value) for value in self._outputs)
+        # Value.cast: struct payloads are views, which have no len().
+        self.stimulus_bits = sum(len(Value.cast(value)) for value in self._inputs)
+        self.observed_bits = sum(len(Value.cast(value)) for value in self._outputs)
         if self.observed_bits == 0:
             raise ValueError("the unit has no outputs: nothing would survive synthesis")
         super().__init__({"fold": Out(1)})
@@ -104,8 +105,9 @@ class StimulusHarness(wiring.Component):
             m.d.sync += chain.eq(Cat(feedback, chain[:-1]))
             offset = 0
             for value in self._inputs:
-                m.d.comb += value.eq(chain[offset:offset + len(value)])
-                offset += len(value)
+                width = len(Value.cast(value))
+                m.d.comb += value.eq(chain[offset:offset + width])
+                offset += width
 
         for index, valid in enumerate(self._valids):
             if self.valid == "always":
