@@ -75,9 +75,9 @@ class BoardTop(wiring.Component):
     tx : Out(1)
         Serial output (to the host's RX).
     activity : Out(1)
-        Lit for about 50 ms after each executed command (LED 0 on a board).
+        Lit for roughly 50-100 ms after each executed command (LED 0 on a board).
     error : Out(1)
-        Lit for about 50 ms after each rejected frame (LED 1 on a board that has two).
+        Lit for roughly 50-100 ms after each rejected frame (LED 1 on a board that has two).
     core : HostLinkCore
     divisor : int
         Clock cycles per bit.
@@ -108,17 +108,24 @@ class BoardTop(wiring.Component):
         self.unit = unit
         self.uart = tuple(uart)
         self.leds = None if leds is None else [tuple(led) for led in leds]
-        self.led_cycles = max(1, clk_freq // 20)
+        self.led_cycles = max(3, clk_freq // 20)
         super().__init__()
 
-    def _stretch(self, m, pulse, output, name):
-        # Keep the LED lit long enough to be seen.
-        counter = Signal(range(self.led_cycles + 1), name=f"{name}_counter")
-        with m.If(pulse):
-            m.d.sync += counter.eq(self.led_cycles)
-        with m.Elif(counter != 0):
-            m.d.sync += counter.eq(counter - 1)
-        m.d.comb += output.eq(counter != 0)
+    def _stretchers(self, m, pulses_outputs):
+        # LEDs stay lit 3 to 4 prescaler periods (roughly 50-100 ms) after a pulse. One shared
+        # prescaler on the carry chain and a 2-bit counter per LED keep wide counters (and
+        # their long decrement paths) out of the design.
+        period_bits = max(1, (self.led_cycles // 3).bit_length())
+        prescaler = Signal(period_bits)
+        tick = Signal()
+        m.d.sync += [prescaler.eq(prescaler + 1), tick.eq(prescaler == (1 << period_bits) - 1)]
+        for pulse, output in pulses_outputs:
+            counter = Signal(2, name=f"{output.name}_counter")
+            with m.If(pulse):
+                m.d.sync += counter.eq(3)
+            with m.Elif(tick & (counter != 0)):
+                m.d.sync += counter.eq(counter - 1)
+            m.d.comb += output.eq(counter != 0)
 
     def elaborate(self, platform):
         m = Module()
@@ -129,8 +136,7 @@ class BoardTop(wiring.Component):
         wiring.connect(m, core.o_stream, transmitter.i_stream)
         m.d.comb += [receiver.rx.eq(self.rx), self.tx.eq(transmitter.tx),
                      core.rx_error.eq(receiver.framing_error)]
-        self._stretch(m, core.executed, self.activity, "activity")
-        self._stretch(m, core.rejected, self.error, "error")
+        self._stretchers(m, [(core.executed, self.activity), (core.rejected, self.error)])
 
         if platform is not None:
             uart = platform.request(*self.uart)
