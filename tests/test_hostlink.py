@@ -384,3 +384,16 @@ def test_core_with_byte_stalls_reset_mid_frame_and_stalled_unit():
     sim.add_testbench(bench)
     sim.run()
     assert len(replies) == 8
+
+
+def test_board_top_takes_the_uart_and_leds_of_a_board():
+    from amaranth_boards.icebreaker import ICEBreakerPlatform
+    top = make_board_top("binary", {"n_in": 16, "n_out": 4, "pe": 2, "simd": 8},
+                         clk_freq=12_000_000)
+    assert top.divisor == 104
+    plan = ICEBreakerPlatform().prepare(top, name="hostlink_top")
+    pcf = plan.files["hostlink_top.pcf"]
+    # iCEBreaker: FTDI UART on pins 6 (rx) and 9 (tx), red and green user LEDs.
+    for net, pin in (("uart_0__rx", "6"), ("uart_0__tx", "9"), ("led_0", "11"),
+                     ("led_1", "37")):
+        assert f"set_io {net}__io {pin}" in pcf or f"set_io {net} {pin}" in pcf, pcf
