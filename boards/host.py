@@ -190,7 +190,14 @@ class HostLink:
     # -- frames ---------------------------------------------------------------------------------
 
     def _read_exactly(self, count, what):
-        data = self.port.read(count)
+        # pyserial's timeout bounds one read() call; a long reply takes several calls, and only
+        # a call that brings nothing at all means the board went silent.
+        data = b""
+        while len(data) < count:
+            chunk = self.port.read(count - len(data))
+            if not chunk:
+                break
+            data += chunk
         if len(data) < count:
             raise LinkError(f"no answer from the board on {self.name} (timed out waiting for "
                             f"{what}; is it flashed with a bitmac design and at this baud rate?)")
