@@ -1,0 +1,400 @@
+"""The folding engine shared by every matrix-vector unit (binary and int8).
+
+A matrix-vector unit computes ``y = W @ x`` for a weight matrix ``W`` of shape
+``(n_out, n_in)`` held on chip, one input vector ``x`` after another. It is folded FINN-style:
+``pe`` processing elements each compute one output neuron, ``simd`` input elements at a time,
+so one vector takes ``NF * SF`` cycles, with ``NF = n_out // pe`` neuron folds and
+``SF = ceil(n_in / simd)`` synapse folds. :class:`MatrixVectorEngine` does everything that does
+not depend on the arithmetic: streams, the double-buffered input buffer that replays ``x`` for
+every neuron fold, one weight memory per PE, the optional per-neuron parameter memories, fold
+counters, and output back-pressure. The arithmetic of one PE is a *lane datapath*, a small
+component the engine instantiates ``pe`` times (binary: :class:`bitmac.hdl.binary_mvu.BinaryLane`;
+int8: ``bitmac.hdl.int8_mvu``).
+
+Streams
+-------
+``i_stream`` (in)
+    ``SF`` beats per vector; beat ``s`` carries elements ``s*simd .. s*simd+simd-1``, element
+    ``j`` in lane ``j % simd``. Payload ``ArrayLayout(a_shape, simd)``, or ``unsigned(simd)``
+    when elements are 1 bit wide (element ``j`` at bit ``j % simd``). Lanes past ``n_in`` in the
+    last beat are padding: the engine overwrites them with ``pad_activation`` on the way into
+    the buffer, so whatever the source puts there is ignored.
+``w_stream`` (in)
+    ``n_out * SF`` beats per full load: neuron ``n = 0 .. n_out-1``, then chunk ``s = 0 ..
+    SF-1``, beat = ``W[n, s*simd:(s+1)*simd]`` laid out like ``i_stream``; padding lanes are
+    stored as ``pad_weight``. Neuron ``n`` lives in PE ``n % pe`` at memory row
+    ``(n // pe) * SF + s``.
+``<param_port>`` (in, only when ``param_shape`` is given)
+    ``n_out`` beats per full load, one per neuron in neuron order, payload ``param_shape``.
+``o_stream`` (out)
+    ``NF`` beats per vector; beat ``f`` carries neuron ``f*pe + p`` in lane ``p``. Payload
+    ``ArrayLayout(result_shape, pe)``, or ``unsigned(pe)`` when results are 1 bit wide.
+
+When loads are accepted
+-----------------------
+A load (weights or parameters) may *start* only while the unit holds no vector: the input
+buffer is empty and nothing is being issued (results of earlier vectors may still be draining
+through the pipeline; they were computed with the old contents). Once a load has started,
+its stream stays ready until it is complete, and no vector is issued until every load in
+progress is complete (vector beats are still accepted into the buffer meanwhile). So a source
+that finishes sending vectors, then a load, then more vectors gets the old weights for the
+first vectors and the new ones for the rest, whatever the stalls. A load must be complete
+(``n_out * SF`` or ``n_out`` beats): a partial load blocks the unit until it is finished.
+
+Reset (the ``sync`` domain's ``rst``) drops every vector in flight and every partial load; the
+memories keep their contents, so weights and parameters need not be reloaded.
+
+Timing
+------
+Throughput: ``NF * SF`` cycles per vector, back to back with no bubble when all streams flow
+(a new vector is buffered while the previous one is replayed), i.e. ``pe * simd`` MACs/cycle.
+Latency: the first result beat of a vector is valid ``SF + 1 + lane.latency`` cycles after the
+cycle its last ``i_stream`` beat was transferred (when the engine was idle); beat ``f`` follows
+``f * SF`` cycles later. Back-pressure on ``o_stream`` freezes the whole pipeline (one enable,
+``advance = ~o_stream.valid | o_stream.ready``); nothing is lost or duplicated.
+
+Lane datapath contract
+----------------------
+``lane`` is a callable taking no arguments that returns a new :class:`wiring.Component`; the
+engine calls it ``pe`` times at construction (the first lane also gives the result shape). Its signature has:
+
+``valid : In(1)``
+    This cycle carries one synapse fold of some neuron.
+``first : In(1)``, ``last : In(1)``
+    The fold is the first (``s == 0``) / last (``s == SF-1``) of the neuron's ``SF`` folds
+    (both high when ``SF == 1``). Folds of one neuron arrive in order on consecutive valid
+    cycles, and neurons follow one another without gaps at full rate.
+``activations : In(ArrayLayout(a_shape, simd))``
+    ``x[s*simd : s*simd+simd]`` (padding lanes hold ``pad_activation``).
+``weights : In(ArrayLayout(w_shape, simd))``
+    ``W[n, s*simd : s*simd+simd]`` of this lane's neuron ``n`` (padding lanes hold
+    ``pad_weight``).
+``param : In(param_shape)`` (only when the engine has a parameter port)
+    The neuron's parameter, stable through all of its folds.
+``result_valid : Out(1)``, ``result : Out(result_shape)``
+    ``result_valid`` is high for exactly one cycle per neuron, ``latency`` cycles after the
+    cycle in which its ``last`` fold was presented, with the neuron's result on ``result``.
+    Both must come straight from registers (not combinationally from the inputs).
+
+and an integer attribute ``latency >= 1``. The lane is written as a free-running pipeline
+with no stall input: the engine wraps it in :class:`EnableInserter` so that all of its ``sync``
+logic (including any memory ports) freezes while the output is back-pressured. Choose
+``pad_activation``/``pad_weight`` so that a padding lane contributes nothing (binary: 0 and 1,
+their XNOR is 0; int8: 0 and 0).
+"""
+
+from amaranth.hdl import Cat, Const, EnableInserter, Module, Mux, Shape, Signal, Value, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+__all__ = ["MatrixVectorEngine", "fold_counts", "lane_signature", "stream_payload_shape"]
+
+
+def _check_positive(name, value):
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, not {value!r}")
+
+
+def fold_counts(n_in, n_out, pe, simd):
+    """Check the folding parameters and return ``(NF, SF)``.
+
+    Raises
+    ------
+    ValueError
+        Unless all four are positive integers, ``pe`` divides ``n_out`` and ``simd <= n_in``.
+    """
+    for name, value in (("n_in", n_in), ("n_out", n_out), ("pe", pe), ("simd", simd)):
+        _check_positive(name, value)
+    if n_out % pe:
+        divisors = [d for d in range(1, n_out + 1) if n_out % d == 0]
+        raise ValueError(f"pe must divide n_out={n_out} (allowed: {divisors}), not {pe}")
+    if simd > n_in:
+        raise ValueError(f"simd must be at most n_in={n_in}, not {simd}")
+    return n_out // pe, -(-n_in // simd)
+
+
+def stream_payload_shape(element_shape, count):
+    """Payload of ``count`` elements: ``unsigned(count)`` for 1-bit elements, else
+    ``ArrayLayout(element_shape, count)``."""
+    if Shape.cast(element_shape).width == 1:
+        return unsigned(count)
+    return data.ArrayLayout(element_shape, count)
+
+
+def lane_signature(*, simd, a_shape, w_shape, result_shape, param_shape=None):
+    """The :class:`wiring.Signature` a lane datapath must have (see the module docstring)."""
+    members = {
+        "valid": In(1),
+        "first": In(1),
+        "last": In(1),
+        "activations": In(data.ArrayLayout(a_shape, simd)),
+        "weights": In(data.ArrayLayout(w_shape, simd)),
+        "result_valid": Out(1),
+        "result": Out(result_shape),
+    }
+    if param_shape is not None:
+        members["param"] = In(param_shape)
+    return wiring.Signature(members)
+
+
+class MatrixVectorEngine(wiring.Component):
+    """Folded matrix-vector unit with a pluggable per-PE arithmetic (see the module docstring
+    for streams, load rules, timing and the lane contract).
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Matrix shape ``(n_out, n_in)``.
+    pe : int
+        Processing elements (output neurons per cycle); must divide ``n_out``.
+    simd : int
+        Input elements per cycle, ``1 <= simd <= n_in``; ``n_in`` need not be a multiple.
+    a_shape, w_shape : ShapeLike
+        Shape of one activation / weight element.
+    lane : callable
+        Returns a new lane datapath component.
+    param_shape : ShapeLike or None
+        Per-neuron parameter (e.g. a threshold), loaded through ``param_port``.
+    param_port : str
+        Name of the parameter stream member.
+    pad_activation, pad_weight : int
+        Values stored in the padding lanes of the last synapse fold.
+
+    Attributes
+    ----------
+    neuron_folds, synapse_folds : int
+        ``NF`` and ``SF``.
+    latency : int
+        ``SF + 1 + lane.latency``: cycles from the transfer of a vector's last input beat to its
+        first valid output beat (engine idle, no stall).
+    cycles_per_vector : int
+        ``NF * SF`` at full rate.
+    """
+
+    def __init__(self, n_in, n_out, pe, simd, *, a_shape, w_shape, lane, param_shape=None,
+                 param_port="t_stream", pad_activation=0, pad_weight=0):
+        self._nf, self._sf = fold_counts(n_in, n_out, pe, simd)
+        self._n_in, self._n_out, self._pe, self._simd = n_in, n_out, pe, simd
+        self._a_shape, self._w_shape = Shape.cast(a_shape), Shape.cast(w_shape)
+        self._param_shape = param_shape
+        self._param_port = param_port
+        self._pad_activation, self._pad_weight = pad_activation, pad_weight
+        if not callable(lane):
+            raise ValueError(f"lane must be a callable returning a lane component, not {lane!r}")
+        # Built once here (the first one also tells the result shape and latency).
+        self._lanes = [lane() for _ in range(pe)]
+        prototype = self._lanes[0]
+        latency = getattr(prototype, "latency", None)
+        if not isinstance(latency, int) or latency < 1:
+            raise ValueError(f"a lane datapath must have an integer latency >= 1, not {latency!r}")
+        self._lane_latency = latency
+        self._result_shape = prototype.signature.members["result"].shape
+        expected = lane_signature(simd=simd, a_shape=a_shape, w_shape=w_shape,
+                                  result_shape=self._result_shape, param_shape=param_shape)
+        if prototype.signature != expected:
+            raise ValueError(f"lane signature {prototype.signature!r} does not match the "
+                             f"engine's {expected!r}")
+        members = {
+            "i_stream": In(stream.Signature(stream_payload_shape(a_shape, simd))),
+            "w_stream": In(stream.Signature(stream_payload_shape(w_shape, simd))),
+            "o_stream": Out(stream.Signature(stream_payload_shape(self._result_shape, pe))),
+        }
+        if param_shape is not None:
+            if param_port in members:
+                raise ValueError(f"param_port must not be one of {sorted(members)}")
+            members[param_port] = In(stream.Signature(param_shape))
+        super().__init__(members)
+
+    n_in = property(lambda self: self._n_in)
+    n_out = property(lambda self: self._n_out)
+    pe = property(lambda self: self._pe)
+    simd = property(lambda self: self._simd)
+    neuron_folds = property(lambda self: self._nf)
+    synapse_folds = property(lambda self: self._sf)
+    lane_latency = property(lambda self: self._lane_latency)
+
+    @property
+    def latency(self):
+        return self._sf + 1 + self._lane_latency
+
+    @property
+    def cycles_per_vector(self):
+        return self._nf * self._sf
+
+    def _padded(self, m, payload, is_last_chunk, shape, pad, name):
+        # The last chunk's lanes past n_in are replaced by `pad`, so they never count.
+        bits = Value.cast(payload)
+        valid_lanes = self._n_in - (self._sf - 1) * self._simd
+        if valid_lanes == self._simd:
+            return bits
+        width = shape.width
+        filler = Const(pad, shape)
+        padded = Cat(bits[:valid_lanes * width], *([filler] * (self._simd - valid_lanes)))
+        result = Signal(len(bits), name=name)
+        m.d.comb += result.eq(Mux(is_last_chunk, padded, bits))
+        return result
+
+    def elaborate(self, platform):
+        m = Module()
+        nf, sf, pe, simd = self._nf, self._sf, self._pe, self._simd
+        sf_bits = (sf - 1).bit_length()
+        a_width = self._a_shape.width * simd
+        w_width = self._w_shape.width * simd
+
+        advance = Signal()          # the pipeline moves this cycle (output not back-pressured)
+        m.d.comb += advance.eq(~self.o_stream.valid | self.o_stream.ready)
+
+        # ---- input buffer: two banks of SF rows, written by i_stream, replayed NF times ----
+        m.submodules.ibuf = ibuf = Memory(shape=a_width, depth=2 << sf_bits, init=[])
+        ibuf_w = ibuf.write_port()
+        ibuf_r = ibuf.read_port()
+        wr_bank = Signal()
+        wr_idx = Signal(sf_bits)
+        full = Signal(2)            # bank holds a complete vector not yet fully issued
+        wr_bank_full = Mux(wr_bank, full[1], full[0])
+        in_beat = Signal()
+        m.d.comb += [
+            self.i_stream.ready.eq(~wr_bank_full),
+            in_beat.eq(self.i_stream.valid & self.i_stream.ready),
+            ibuf_w.addr.eq(Cat(wr_idx, wr_bank)),
+            ibuf_w.data.eq(self._padded(m, self.i_stream.payload, wr_idx == sf - 1,
+                                        self._a_shape, self._pad_activation, "i_padded")),
+            ibuf_w.en.eq(in_beat),
+        ]
+        vector_in = Signal()        # this beat completes a vector
+        m.d.comb += vector_in.eq(in_beat & (wr_idx == sf - 1))
+        with m.If(in_beat):
+            with m.If(wr_idx == sf - 1):
+                m.d.sync += [wr_idx.eq(0), wr_bank.eq(~wr_bank)]
+            with m.Else():
+                m.d.sync += wr_idx.eq(wr_idx + 1)
+        buffer_empty = Signal()
+        m.d.comb += buffer_empty.eq((full == 0) & (wr_idx == 0))
+
+        # ---- weight load: w_stream -> one memory per PE ----
+        ld_s = Signal(sf_bits)
+        ld_p = Signal(range(pe))
+        ld_row = Signal(range(nf * sf))       # (n // pe) * SF
+        w_loading = Signal()
+        w_beat = Signal()
+        m.d.comb += [
+            w_loading.eq((ld_s != 0) | (ld_p != 0) | (ld_row != 0)),
+            self.w_stream.ready.eq(w_loading | buffer_empty),
+            w_beat.eq(self.w_stream.valid & self.w_stream.ready),
+        ]
+        w_data = self._padded(m, self.w_stream.payload, ld_s == sf - 1, self._w_shape,
+                              self._pad_weight, "w_padded")
+        with m.If(w_beat):
+            with m.If(ld_s == sf - 1):
+                m.d.sync += ld_s.eq(0)
+                with m.If(ld_p == pe - 1):
+                    m.d.sync += ld_p.eq(0)
+                    with m.If(ld_row == (nf - 1) * sf):
+                        m.d.sync += ld_row.eq(0)
+                    with m.Else():
+                        m.d.sync += ld_row.eq(ld_row + sf)
+                with m.Else():
+                    m.d.sync += ld_p.eq(ld_p + 1)
+            with m.Else():
+                m.d.sync += ld_s.eq(ld_s + 1)
+        w_addr_load = Signal(range(nf * sf))
+        m.d.comb += w_addr_load.eq(ld_row + ld_s)
+
+        # ---- optional per-neuron parameters: param stream -> one memory per PE ----
+        p_loading = Signal()
+        if self._param_shape is not None:
+            p_stream = getattr(self, self._param_port)
+            pl_p = Signal(range(pe))
+            pl_f = Signal(range(nf))
+            p_beat = Signal()
+            m.d.comb += [
+                p_loading.eq((pl_p != 0) | (pl_f != 0)),
+                p_stream.ready.eq(p_loading | buffer_empty),
+                p_beat.eq(p_stream.valid & p_stream.ready),
+            ]
+            with m.If(p_beat):
+                with m.If(pl_p == pe - 1):
+                    m.d.sync += pl_p.eq(0)
+                    with m.If(pl_f == nf - 1):
+                        m.d.sync += pl_f.eq(0)
+                    with m.Else():
+                        m.d.sync += pl_f.eq(pl_f + 1)
+                with m.Else():
+                    m.d.sync += pl_p.eq(pl_p + 1)
+
+        # ---- issue: replay the buffered vector for every neuron fold ----
+        rd_bank = Signal()
+        is_s = Signal(sf_bits)
+        is_f = Signal(range(nf))
+        is_row = Signal(range(nf * sf))      # weight row f * SF + s
+        can_issue = Signal()
+        m.d.comb += can_issue.eq(Mux(rd_bank, full[1], full[0]) & ~w_loading & ~p_loading)
+        vector_done = Signal()               # this cycle issues a vector's last fold
+        m.d.comb += vector_done.eq(advance & can_issue & (is_s == sf - 1) & (is_f == nf - 1))
+        with m.If(advance & can_issue):
+            with m.If(is_s == sf - 1):
+                m.d.sync += is_s.eq(0)
+                with m.If(is_f == nf - 1):
+                    m.d.sync += [is_f.eq(0), is_row.eq(0), rd_bank.eq(~rd_bank)]
+                with m.Else():
+                    m.d.sync += [is_f.eq(is_f + 1), is_row.eq(is_row + 1)]
+            with m.Else():
+                m.d.sync += [is_s.eq(is_s + 1), is_row.eq(is_row + 1)]
+        for bank in range(2):
+            with m.If(vector_in & (wr_bank == bank)):
+                m.d.sync += full[bank].eq(1)
+            with m.Elif(vector_done & (rd_bank == bank)):
+                m.d.sync += full[bank].eq(0)
+        m.d.comb += [ibuf_r.addr.eq(Cat(is_s, rd_bank)), ibuf_r.en.eq(advance)]
+
+        # Fold flags, aligned with the memories' read data (one cycle after issue).
+        fold_valid, fold_first, fold_last = Signal(), Signal(), Signal()
+        with m.If(advance):
+            m.d.sync += [
+                fold_valid.eq(can_issue),
+                fold_first.eq(is_s == 0),
+                fold_last.eq(is_s == sf - 1),
+            ]
+
+        # ---- processing elements ----
+        results = []
+        for index in range(pe):
+            wmem = Memory(shape=w_width, depth=nf * sf, init=[])
+            m.submodules[f"weights{index}"] = wmem
+            wmem_w = wmem.write_port()
+            wmem_r = wmem.read_port()
+            m.d.comb += [
+                wmem_w.addr.eq(w_addr_load),
+                wmem_w.data.eq(w_data),
+                wmem_w.en.eq(w_beat & (ld_p == index)),
+                wmem_r.addr.eq(is_row),
+                wmem_r.en.eq(advance),
+            ]
+            lane = self._lanes[index]
+            m.submodules[f"lane{index}"] = EnableInserter(advance)(lane)
+            m.d.comb += [
+                lane.valid.eq(fold_valid),
+                lane.first.eq(fold_first),
+                lane.last.eq(fold_last),
+                lane.activations.eq(ibuf_r.data),
+                lane.weights.eq(wmem_r.data),
+            ]
+            if self._param_shape is not None:
+                pmem = Memory(shape=self._param_shape, depth=nf, init=[])
+                m.submodules[f"params{index}"] = pmem
+                pmem_w = pmem.write_port()
+                pmem_r = pmem.read_port()
+                m.d.comb += [
+                    pmem_w.addr.eq(pl_f),
+                    pmem_w.data.eq(p_stream.payload),
+                    pmem_w.en.eq(p_beat & (pl_p == index)),
+                    pmem_r.addr.eq(is_f),
+                    pmem_r.en.eq(advance),
+                    lane.param.eq(pmem_r.data),
+                ]
+            results.append(lane.result)
+            if index == 0:
+                m.d.comb += self.o_stream.valid.eq(lane.result_valid)
+        m.d.comb += self.o_stream.payload.eq(Cat(*results))
+        return m

@@ -1,0 +1,378 @@
+"""BinaryMVU in the Amaranth simulator, bit-exact against bitmac.golden.
+
+Each test runs a *schedule* (weight loads, threshold loads and batches of vectors, in the order
+a host would send them) through one source testbench while a sink testbench collects
+``o_stream``; the expected beats come from ``golden.binary_gemm`` / ``threshold_activate``.
+"""
+
+import numpy as np
+import pytest
+from amaranth.hdl import ClockDomain, Module
+from amaranth.sim import Simulator
+from hypothesis import given, settings, strategies as st
+
+from bitmac import golden
+from bitmac.hdl.binary_mvu import BinaryMVU
+from bitmac.sim.streams import StreamDriver, StreamReceiver, stream_get, stream_put
+
+
+# ---- beat encoders (the stream formats of README "BinaryMVU ports") ----
+
+def _chunks(bits, simd, rng):
+    """Beats of one bit row: element j at bit j % simd of beat j // simd. Padding bits of the
+    last beat are random (when ``rng`` is given) because the hardware must ignore them."""
+    n = len(bits)
+    folds = -(-n // simd)
+    padded = np.zeros(folds * simd, dtype=np.int64)
+    padded[:n] = bits
+    if rng is not None:
+        padded[n:] = rng.integers(0, 2, folds * simd - n)
+    weights = 1 << np.arange(simd, dtype=object)
+    return [int(np.dot(padded[s * simd:(s + 1) * simd].astype(object), weights))
+            for s in range(folds)]
+
+
+def vector_beats(X, simd, rng=None):
+    return [beat for row in X for beat in _chunks(row, simd, rng)]
+
+
+def weight_beats(W, simd, rng=None):
+    return [beat for row in W for beat in _chunks(row, simd, rng)]
+
+
+def threshold_beats(thresholds, invert):
+    return [{"threshold": int(t), "invert": int(i)} for t, i in zip(thresholds, invert)]
+
+
+def golden_acc(X, W):
+    n_in = X.shape[1]
+    return golden.binary_gemm(golden.pack_bits(2 * X - 1), golden.pack_bits(2 * W - 1), n_in)
+
+
+def expected_beats(dut, X, W, thresholds=None, invert=None):
+    """o_stream beats for the vectors X: per vector NF beats, neuron f*pe + p in lane p."""
+    acc = golden_acc(X, W)
+    pe = dut.pe
+    beats = []
+    if dut.mode == "acc":
+        for row in acc:
+            beats += [list(row[f * pe:(f + 1) * pe]) for f in range(dut.neuron_folds)]
+    else:
+        bits = golden.threshold_activate(acc, thresholds, invert)
+        for row in bits:
+            beats += [int(np.dot(row[f * pe:(f + 1) * pe].astype(object),
+                                 1 << np.arange(pe, dtype=object)))
+                      for f in range(dut.neuron_folds)]
+    return beats
+
+
+def decode(dut, payload):
+    if dut.mode == "acc":
+        return [int(payload[p]) for p in range(dut.pe)]
+    return int(payload)
+
+
+def random_thresholds(rng, n_in, n_out):
+    thresholds = rng.integers(-n_in, n_in + 1, n_out)
+    return thresholds, rng.integers(0, 2, n_out)
+
+
+# ---- simulation driver ----
+
+CLOCK_PERIOD = 1e-6
+
+
+def make_sim(dut):
+    """A simulator whose sync domain is explicit, so a testbench can pulse its reset."""
+    m = Module()
+    m.domains.sync = domain = ClockDomain()
+    m.submodules.dut = dut
+    sim = Simulator(m)
+    sim.add_clock(CLOCK_PERIOD)
+    return sim, domain
+
+
+def run_bounded(sim, cycles, finished):
+    """Run at most ``cycles`` clock cycles: a lost beat makes a bench wait forever, which must
+    fail the test rather than hang it. ``finished`` is a list the last testbench appends to."""
+    sim.run_until(cycles * CLOCK_PERIOD)
+    assert finished, f"not finished after {cycles} cycles: a beat was lost or the unit hung"
+
+
+def run_schedule(dut, schedule, *, seed=0, stall=0.0, out_stall=None):
+    """Send ``schedule`` (a list of ("weights", W) / ("thresholds", (T, invert)) /
+    ("vectors", X)) in order and check every output beat against golden. Returns the beats."""
+    rng = np.random.default_rng(seed)
+    out_stall = stall if out_stall is None else out_stall
+    expected = []
+    W = thresholds = invert = None
+    for kind, value in schedule:
+        if kind == "weights":
+            W = value
+        elif kind == "thresholds":
+            thresholds, invert = value
+        else:
+            expected += expected_beats(dut, value, W, thresholds, invert)
+
+    sim, _ = make_sim(dut)
+    received = []
+
+    async def source(ctx):
+        for kind, value in schedule:
+            if kind == "weights":
+                beats, stream = weight_beats(value, dut.simd, rng), dut.w_stream
+            elif kind == "thresholds":
+                beats, stream = threshold_beats(*value), dut.t_stream
+            else:
+                beats, stream = vector_beats(value, dut.simd, rng), dut.i_stream
+            await StreamDriver(stream, rng=rng, stall=stall).send(ctx, beats)
+
+    async def sink(ctx):
+        receiver = StreamReceiver(dut.o_stream, rng=rng, stall=out_stall)
+        for payload in await receiver.receive(ctx, len(expected)):
+            received.append(decode(dut, payload))
+        # Nothing more may come out.
+        ctx.set(dut.o_stream.ready, 1)
+        for _ in range(dut.latency + dut.cycles_per_vector + 4):
+            await ctx.tick()
+            assert not ctx.get(dut.o_stream.valid), "extra output beat"
+        finished.append(True)
+
+    finished = []
+    sim.add_testbench(source)
+    sim.add_testbench(sink)
+    in_beats = sum(len(value) * (dut.synapse_folds if kind != "thresholds" else 1)
+                   for kind, value in schedule)
+    budget = (in_beats + len(expected) * dut.synapse_folds + dut.latency) * 20 + 1000
+    run_bounded(sim, budget, finished)
+    assert received == expected
+    return received
+
+
+def random_bits(rng, *shape):
+    return rng.integers(0, 2, shape)
+
+
+# ---- tests ----
+
+CONFIGS = [
+    # (n_in, n_out, pe, simd)
+    (16, 8, 2, 4),      # multiples everywhere
+    (13, 6, 3, 4),      # n_in not a multiple of simd
+    (7, 4, 2, 1),       # simd = 1
+    (9, 3, 1, 9),       # one synapse fold, one PE
+    (40, 8, 8, 16),     # all neurons in one fold, padded last chunk
+]
+
+
+@pytest.mark.parametrize("mode", ["acc", "threshold"])
+@pytest.mark.parametrize("n_in,n_out,pe,simd", CONFIGS)
+def test_random_with_stalls(n_in, n_out, pe, simd, mode):
+    rng = np.random.default_rng(n_in * 1000 + n_out * 10 + pe + simd)
+    dut = BinaryMVU(n_in, n_out, pe, simd, mode)
+    schedule = [("weights", random_bits(rng, n_out, n_in))]
+    if mode == "threshold":
+        schedule.append(("thresholds", random_thresholds(rng, n_in, n_out)))
+    schedule.append(("vectors", random_bits(rng, 6, n_in)))
+    run_schedule(dut, schedule, seed=n_in + simd, stall=0.4)
+
+
+@pytest.mark.parametrize("mode", ["acc", "threshold"])
+def test_extremes(mode):
+    """All-ones and all-zeros vectors and weights reach +n_in and -n_in; thresholds at the ends
+    of the accumulator range."""
+    n_in, n_out, pe, simd = 11, 4, 2, 4
+    dut = BinaryMVU(n_in, n_out, pe, simd, mode)
+    W = np.array([[1] * n_in, [0] * n_in, [1, 0] * 5 + [1], [0, 1] * 5 + [0]])
+    X = np.array([[1] * n_in, [0] * n_in, [1, 0] * 5 + [1]])
+    schedule = [("weights", W)]
+    if mode == "threshold":
+        schedule.append(("thresholds", (np.array([n_in, -n_in, n_in, 0]), np.array([0, 1, 1, 0]))))
+    schedule.append(("vectors", X))
+    run_schedule(dut, schedule, stall=0.3)
+    acc = golden_acc(X, W)
+    assert acc.max() == n_in and acc.min() == -n_in
+
+
+def test_back_to_back_and_reload():
+    """Many vectors, a weight and threshold reload between two batches, stalls everywhere."""
+    rng = np.random.default_rng(7)
+    n_in, n_out, pe, simd = 10, 6, 2, 3
+    dut = BinaryMVU(n_in, n_out, pe, simd, "threshold")
+    schedule = [
+        ("weights", random_bits(rng, n_out, n_in)),
+        ("thresholds", random_thresholds(rng, n_in, n_out)),
+        ("vectors", random_bits(rng, 12, n_in)),
+        ("weights", random_bits(rng, n_out, n_in)),
+        ("vectors", random_bits(rng, 5, n_in)),
+        ("thresholds", random_thresholds(rng, n_in, n_out)),
+        ("vectors", random_bits(rng, 5, n_in)),
+    ]
+    run_schedule(dut, schedule, seed=3, stall=0.3)
+
+
+def test_reload_acc_mode_without_stalls():
+    rng = np.random.default_rng(8)
+    n_in, n_out, pe, simd = 8, 4, 4, 8
+    dut = BinaryMVU(n_in, n_out, pe, simd, "acc")
+    schedule = [("weights", random_bits(rng, n_out, n_in)), ("vectors", random_bits(rng, 4, n_in)),
+                ("weights", random_bits(rng, n_out, n_in)), ("vectors", random_bits(rng, 4, n_in))]
+    run_schedule(dut, schedule)
+
+
+def test_output_backpressure_only():
+    """A slow sink (ready low most of the time) with fast sources: nothing lost or duplicated."""
+    rng = np.random.default_rng(9)
+    n_in, n_out, pe, simd = 12, 8, 2, 4
+    dut = BinaryMVU(n_in, n_out, pe, simd, "acc", stage_levels=1)
+    schedule = [("weights", random_bits(rng, n_out, n_in)), ("vectors", random_bits(rng, 8, n_in))]
+    run_schedule(dut, schedule, stall=0.0, out_stall=0.8)
+
+
+@settings(max_examples=6, deadline=None)
+@given(n_in=st.integers(1, 20), neuron_folds=st.integers(1, 3), pe=st.integers(1, 3),
+       simd_fraction=st.floats(0, 1), mode=st.sampled_from(["acc", "threshold"]),
+       stage_levels=st.sampled_from([None, 1, 2, 3]), seed=st.integers(0, 2**16))
+def test_property(n_in, neuron_folds, pe, simd_fraction, mode, stage_levels, seed):
+    simd = 1 + int(simd_fraction * (n_in - 1))
+    n_out = neuron_folds * pe
+    rng = np.random.default_rng(seed)
+    dut = BinaryMVU(n_in, n_out, pe, simd, mode, stage_levels=stage_levels)
+    schedule = [("weights", random_bits(rng, n_out, n_in))]
+    if mode == "threshold":
+        schedule.append(("thresholds", random_thresholds(rng, n_in, n_out)))
+    schedule.append(("vectors", random_bits(rng, 3, n_in)))
+    run_schedule(dut, schedule, seed=seed, stall=0.3)
+
+
+def test_reset_in_the_middle_of_a_vector():
+    """Reset while one vector's results are stuck behind back-pressure and the next vector is
+    half sent: afterwards only the vectors sent after reset come out, and correct (the weight
+    memories keep their contents)."""
+    rng = np.random.default_rng(11)
+    n_in, n_out, pe, simd = 12, 4, 2, 4
+    dut = BinaryMVU(n_in, n_out, pe, simd, "acc")
+    W = random_bits(rng, n_out, n_in)
+    before, after = random_bits(rng, 2, n_in), random_bits(rng, 3, n_in)
+    expected = expected_beats(dut, after, W)
+    sim, domain = make_sim(dut)
+    received = []
+    reset_done = []
+
+    async def bench(ctx):
+        await StreamDriver(dut.w_stream).send(ctx, weight_beats(W, simd))
+        beats = vector_beats(before, simd)
+        for beat in beats[:len(beats) - 2]:          # the first vector and part of the second
+            await stream_put(ctx, dut.i_stream, beat)
+        await ctx.tick().repeat(dut.latency + 2)      # results wait for an o_stream.ready
+        assert ctx.get(dut.o_stream.valid)
+        ctx.set(domain.rst, 1)
+        await ctx.tick()
+        ctx.set(domain.rst, 0)
+        reset_done.append(True)
+        await ctx.tick()
+        assert not ctx.get(dut.o_stream.valid)
+        await StreamDriver(dut.i_stream, rng=rng, stall=0.2).send(ctx, vector_beats(after, simd))
+
+    async def sink(ctx):
+        # Starts receiving only once the reset is over.
+        while not reset_done:
+            await ctx.tick()
+        receiver = StreamReceiver(dut.o_stream, rng=rng, stall=0.2)
+        for payload in await receiver.receive(ctx, len(expected)):
+            received.append(decode(dut, payload))
+        ctx.set(dut.o_stream.ready, 1)
+        for _ in range(dut.latency + dut.cycles_per_vector + 4):
+            await ctx.tick()
+            assert not ctx.get(dut.o_stream.valid), "output beat from before the reset"
+        finished.append(True)
+
+    finished = []
+    sim.add_testbench(bench)
+    sim.add_testbench(sink)
+    run_bounded(sim, 2000, finished)
+    assert received == expected
+
+
+@pytest.mark.parametrize("n_in,n_out,pe,simd", [(16, 8, 2, 4), (8, 4, 4, 8), (5, 2, 1, 1)])
+def test_full_rate(n_in, n_out, pe, simd):
+    """With no stall the unit sustains pe * simd MACs per cycle: cycles from the first input
+    beat to the last output beat stay within latency + a small constant of ideal."""
+    rng = np.random.default_rng(5)
+    dut = BinaryMVU(n_in, n_out, pe, simd, "acc")
+    vectors = 10
+    W, X = random_bits(rng, n_out, n_in), random_bits(rng, vectors, n_in)
+    expected = expected_beats(dut, X, W)
+    sim, _ = make_sim(dut)
+    cycle = [0]
+    marks = {}
+
+    async def counter(ctx):
+        async for _ in ctx.tick():
+            cycle[0] += 1
+
+    async def source(ctx):
+        await StreamDriver(dut.w_stream).send(ctx, weight_beats(W, simd))
+        marks["start"] = cycle[0]
+        await StreamDriver(dut.i_stream).send(ctx, vector_beats(X, simd))
+
+    async def sink(ctx):
+        beats, arrivals = [], []
+        ctx.set(dut.o_stream.ready, 1)
+        while len(beats) < len(expected):
+            await ctx.tick()
+            if ctx.get(dut.o_stream.valid):
+                beats.append(decode(dut, ctx.get(dut.o_stream.payload)))
+                arrivals.append(cycle[0])
+        marks["arrivals"] = arrivals
+        assert beats == expected
+        finished.append(True)
+
+    finished = []
+    sim.add_testbench(counter, background=True)
+    sim.add_testbench(source)
+    sim.add_testbench(sink)
+    run_bounded(sim, 2000, finished)
+    arrivals = marks["arrivals"]
+    # Steady state: one output beat (pe neurons) every SF cycles, no bubble between vectors,
+    # i.e. exactly pe * simd MACs per cycle.
+    steady = arrivals[-1] - arrivals[0]
+    assert steady == (len(arrivals) - 1) * dut.synapse_folds, arrivals
+    # The whole run: ideal cycles plus the pipeline fill (the first vector is buffered, then
+    # goes through the lane pipeline).
+    ideal = vectors * dut.cycles_per_vector
+    elapsed = arrivals[-1] - marks["start"]
+    assert ideal <= elapsed <= ideal + dut.latency + 2, (elapsed, ideal, dut.latency)
+
+
+@pytest.mark.parametrize("args,message", [
+    ((0, 4, 1, 1), "n_in must be a positive integer"),
+    ((4, 0, 1, 1), "n_out must be a positive integer"),
+    ((4, 6, 4, 1), "pe must divide n_out=6"),
+    ((4, 4, 1, 5), "simd must be at most n_in=4"),
+    ((4, 4, 1.5, 1), "pe must be a positive integer"),
+])
+def test_bad_parameters(args, message):
+    with pytest.raises(ValueError, match=message):
+        BinaryMVU(*args)
+
+
+def test_bad_mode_and_stage_levels():
+    with pytest.raises(ValueError, match="mode must be one of"):
+        BinaryMVU(4, 4, 1, 1, "sign")
+    with pytest.raises(ValueError, match="stage_levels must be"):
+        BinaryMVU(4, 4, 1, 1, stage_levels=0)
+
+
+@pytest.mark.parametrize("n_in", [1, 2, 3, 7, 8, 100, 255, 256, 1000])
+def test_acc_width_matches_golden(n_in):
+    assert BinaryMVU(n_in, 1, 1, 1).acc_width == golden.acc_bits(n_in, 1, 1)
+
+
+def test_port_names_in_verilog():
+    from amaranth.back import verilog
+    text = verilog.convert(BinaryMVU(6, 4, 2, 3, "threshold"), name="binary_mvu")
+    for port in ["clk", "rst", "i_stream__payload", "i_stream__valid", "i_stream__ready",
+                 "w_stream__payload", "t_stream__payload", "o_stream__payload",
+                 "o_stream__valid", "o_stream__ready"]:
+        assert f" {port};" in text, port
