@@ -1,13 +1,44 @@
-"""`bitmac verilog`."""
+"""`bitmac verilog`: write a unit's Verilog and its port map (FILE.v + FILE.ports.json)."""
 
-from ..errors import NotAvailableError
+from pathlib import Path
 
-HELP = "(verilog: not available yet)"
+HELP = "write the Verilog of a unit (popcount, binary, int8-mac, int8) and its port map"
 
 
 def add_arguments(parser):
-    pass
+    from ..sim.verilog import DESIGNS
+    parser.add_argument("--design", required=True, choices=sorted(DESIGNS),
+                        help="unit to export")
+    parser.add_argument("-o", "--output", required=True, type=Path, metavar="FILE.v",
+                        help="Verilog file to write; the port map goes to FILE.ports.json")
+    parser.add_argument("--name", help="Verilog module name (default: the file name)")
+    sizes = parser.add_argument_group("sizes (each design takes the ones it needs)")
+    sizes.add_argument("--width", type=int, default=64, help="popcount: input bits (64)")
+    sizes.add_argument("--n-in", type=int, default=256, help="binary/int8: inputs per vector (256)")
+    sizes.add_argument("--n-out", type=int, default=64, help="binary/int8: output neurons (64)")
+    sizes.add_argument("--pe", type=int, default=8, help="binary/int8: neurons in parallel (8)")
+    sizes.add_argument("--simd", type=int, default=None,
+                       help="binary/int8: inputs per cycle (binary 64, int8 8)")
+    sizes.add_argument("--mode", default=None,
+                       help="binary: acc|threshold (acc); int8: acc|requant (acc)")
+    sizes.add_argument("--acc-width", type=int, default=32, help="int8-mac: accumulator bits (32)")
+
+
+def design_sizes(args):
+    """The keyword sizes of ``args`` for ``make_design``, with per-design defaults."""
+    simd = args.simd if args.simd is not None else (64 if args.design == "binary" else 8)
+    return {"width": args.width, "n_in": args.n_in, "n_out": args.n_out, "pe": args.pe,
+            "simd": simd, "mode": args.mode or "acc", "acc_width": args.acc_width}
 
 
 def run(args):
-    raise NotAvailableError("'bitmac verilog' is not available in this version yet")
+    from ..sim.verilog import DESIGNS, make_design, write_verilog
+    sizes = design_sizes(args)
+    component = make_design(args.design, **sizes)
+    used = {key: value for key, value in sizes.items() if key in DESIGNS[args.design].params}
+    name = args.name or args.output.stem.replace("-", "_").replace(".", "_")
+    verilog_path, ports_path = write_verilog(
+        component, args.output, name=name,
+        description={"design": args.design, "sizes": used})
+    print(f"wrote {verilog_path} (module {name}) and {ports_path}")
+    return 0

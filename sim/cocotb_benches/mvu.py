@@ -61,11 +61,12 @@ async def run_mvu(dut, config, bench, phases, *, param_port=None, pe, n_in,
     """Run ``phases`` on the unit and write the bench report (see the module docstring)."""
     rng = np.random.default_rng(config.get("seed", 0))
     stall = config.get("stall", 0.25)
+    sink_stall = config.get("sink_stall", stall)
     scoreboard = InOrderScoreboard(codec_for(config, "o_stream__payload"))
     weights = StreamSource(dut, "w_stream", rng=rng, stall=stall)
     params = StreamSource(dut, param_port, rng=rng, stall=stall) if param_port else None
     inputs = StreamSource(dut, "i_stream", rng=rng, stall=stall)
-    sink = StreamSink(dut, "o_stream", scoreboard.check, rng=rng, stall=stall)
+    sink = StreamSink(dut, "o_stream", scoreboard.check, rng=rng, stall=sink_stall)
     agents = [agent for agent in (weights, params, inputs, sink) if agent is not None]
     loop = ClockedLoop(dut, agents)
     await loop.start()
