@@ -457,6 +457,8 @@ def build(design_top, board, *, name="top", build_dir="build", toolchain=DEFAULT
     plan = platform.prepare(
         top, name=name,
         synth_opts=" ".join(options),
+        # The whole top level as Verilog (<name>.debug.v), written with Amaranth's own Yosys.
+        debug_verilog=True,
         # Timing is judged from the report below, so nextpnr always finishes and reports.
         nextpnr_opts=f"--report {report_file} --timing-allow-fail")
     plan.extract(build_dir)
