@@ -34,7 +34,8 @@ TOOLCHAINS = ("yowasp", "system")
 DEFAULT_TOOLCHAIN = "yowasp"
 
 _PIP = "pip install"
-_OSS_CAD = "use OSS CAD Suite (github.com/YosysHQ/oss-cad-suite-build) or your distribution's package"
+_OSS_CAD = ("use OSS CAD Suite (github.com/YosysHQ/oss-cad-suite-build) or your "
+            "distribution's package")
 
 
 @dataclass(frozen=True)

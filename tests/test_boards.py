@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """Board targets: registry, toolchain lookup, PLL settings, stimulus harness, reports, builds.
 
 Tests marked slow run the real YoWASP tools (Yosys, nextpnr, icepll/ecppll); each build has a
@@ -252,7 +253,6 @@ def test_harness_drives_every_input_and_folds_every_output(valid):
     sim.run()
 
 
-@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 def test_harness_rejects_bad_arguments():
     with pytest.raises(TypeError, match="wiring.Component"):
         StimulusHarness(Module())
