@@ -10,7 +10,7 @@ from bitmac.commands import demo
 
 
 def test_demo_checks_both_gemms_and_passes(capsys):
-    assert main(["demo", "--shape", "5", "130", "3", "--seed", "1"]) == 0
+    assert main(["demo", "--golden-only", "--shape", "5", "130", "3", "--seed", "1"]) == 0
     out = capsys.readouterr().out
     assert "binary GEMM" in out and "int8 GEMM" in out
     assert out.count("15/15 ok") == 2
@@ -27,7 +27,7 @@ def test_demo_fails_on_a_wrong_result(monkeypatch, capsys):
         return result
 
     monkeypatch.setattr(demo, "int8_gemm", off_by_one)
-    assert main(["demo", "--shape", "4", "64", "4"]) == 1
+    assert main(["demo", "--golden-only", "--shape", "4", "64", "4"]) == 1
     out = capsys.readouterr().out
     assert "15/16 MISMATCH" in out and "mismatch in: int8 GEMM" in out
 

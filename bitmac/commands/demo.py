@@ -1,15 +1,29 @@
-"""`bitmac demo`: the main job. So far it runs a binary and an int8 GEMM of the same shape
-through the golden models, checks every output against a plain int64 matrix product and
-prints one table row per check; it exits 1 when any output differs."""
+"""`bitmac demo`: the main job, on the default board.
 
+1. A binary and an int8 GEMM of the same shape through the golden models, every output checked
+   against a plain int64 matrix product (one table row per check).
+2. The comparison of ``bitmac compare`` (:mod:`bitmac.boards.compare`): float, int8 and binary
+   digit networks trained (or loaded from the cache) and evaluated, both networks through their
+   RTL units under Verilator on the whole test split, both network engines built for the
+   board, report.md / report.json / plots written, and the table printed.
+
+It exits 1 when a golden check or the RTL check finds a difference, or a build fails.
+``--golden-only`` stops after step 1.
+"""
+
+import argparse
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..boards.compare import DEFAULT_OUT
+from ..boards.registry import DEFAULT_BOARD, board_names
 from ..golden import binary_gemm, int8_gemm, pack_bits
+from .compare import compare_and_print
 
-HELP = "run a binary and an int8 GEMM through the golden models and check them"
+HELP = ("the main job: golden GEMM checks, then float vs int8 vs binary on the default board "
+        "(accuracy, RTL check, build, report)")
 
 __all__ = ["HELP", "add_arguments", "run", "CheckResult", "golden_gemm_checks", "format_table"]
 
@@ -92,6 +106,12 @@ def add_arguments(parser):
                         help="GEMM shape: M input vectors of depth K, N output neurons "
                              "(default: 64 1000 32)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--golden-only", action="store_true",
+                        help="only the golden GEMM checks, not the comparison")
+    parser.add_argument("--board", default=DEFAULT_BOARD, choices=board_names(),
+                        metavar="BOARD", help=f"board of the comparison (default: {DEFAULT_BOARD})")
+    parser.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
+                        help=f"folder of the comparison report (default: {DEFAULT_OUT})")
 
 
 def run(args):
@@ -104,4 +124,9 @@ def run(args):
         print(f"mismatch in: {', '.join(failed)}")
         return 1
     print("all outputs agree")
-    return 0
+    if args.golden_only:
+        return 0
+    print()
+    return compare_and_print(argparse.Namespace(
+        board=args.board, out=args.out, images=None, no_rtl=False, no_build=False,
+        retrain=False, cache=None, simulator="verilator", build_timeout=1200))
