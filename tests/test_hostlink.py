@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """Host link end to end in simulation: HostLink (host driver) -> simulated serial line -> UART
 -> HostLinkCore -> unit -> back, bit-exact with the golden models; rejected frames never
 executed."""
@@ -281,7 +282,6 @@ def test_host_errors_are_one_line():
         HostLink("/dev/bitmac-none")
 
 
-@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 def test_bad_parameters():
     assert uart_divisor(12_000_000, 115200) == 104
     with pytest.raises(ValueError, match="at least 4 cycles per bit"):
