@@ -142,6 +142,8 @@ def run(args):
                 progress.advance(len(block))
         results = np.concatenate(results)
 
+    if simulated and args.vcd:
+        print(f"waveform: {args.vcd}")
     want = expected(X)
     mismatches = np.argwhere(results != want)
     macs = len(X) * info["n_in"] * info["n_out"]
