@@ -56,9 +56,13 @@ SIDECAR_SUFFIX = ".json"
 _FLOW_TOOLS = {
     "ice40": ("yosys", "nextpnr-ice40", "icepack"),
     "ecp5": ("yosys", "nextpnr-ecp5", "ecppack"),
+    "gowin": ("yosys", "nextpnr-gowin", "gowin_pack"),
 }
 _STAGES = {"yosys": "synthesis", "nextpnr-ice40": "place and route",
-           "nextpnr-ecp5": "place and route", "icepack": "bitstream", "ecppack": "bitstream"}
+           "nextpnr-ecp5": "place and route", "nextpnr-gowin": "place and route",
+           "icepack": "bitstream", "ecppack": "bitstream", "gowin_pack": "bitstream"}
+# Yosys netlist (JSON) each family's flow writes, for the flip-flop count.
+_NETLIST = {"ice40": "{name}.json", "ecp5": "{name}.json", "gowin": "{name}.syn.json"}
 
 
 class BuildError(BitmacError):
@@ -162,6 +166,11 @@ class ClockedTop(Elaboratable):
             if _HFOSC_HZ / self.clock_hz not in (1, 2, 4, 8):
                 raise ValueError(f"{self.board.title} takes its clock from the 48 MHz internal "
                                  f"oscillator: choose 48, 24, 12 or 6 MHz, not "
+                                 f"{self.clock_hz / 1e6:g} MHz")
+        elif plan.method == "board":
+            if self.clock_hz != plan.source_hz:
+                raise ValueError(f"the {self.board.title} runs at its "
+                                 f"{plan.source_hz / 1e6:g} MHz oscillator, not "
                                  f"{self.clock_hz / 1e6:g} MHz")
         elif self.clock_hz != plan.source_hz:
             finder = ice40_pll_params if plan.method == "ice40-pll-pad" else ecp5_pll_params
@@ -348,7 +357,7 @@ def dfu_suffix(data, *, vendor=0x1209, product=0x5AF0, device=0xFFFF):
 
 def _platform_for(board, clock_hz):
     platform_class = board.platform_class
-    if "dfu-suffix" in platform_class().required_tools:
+    if "dfu-suffix" in platform_class(**board.platform_kwargs).required_tools:
         platform_class = _without_dfu_suffix(platform_class)
     platform = board.platform(platform_class)
     if board.clock.method == "ice40-hfosc":
@@ -418,7 +427,8 @@ def build(design_top, board, *, name="top", build_dir="build", toolchain=DEFAULT
         Extra options for ``synth_ice40``/``synth_ecp5``.
     dsp : bool
         On iCE40, map multipliers to the ``SB_MAC16`` DSP blocks (``synth_ice40 -dsp``).
-        ECP5 synthesis always uses its multipliers.
+        ECP5 synthesis always uses its multipliers; Gowin never does (``synth_gowin -nodsp``:
+        nextpnr-gowin cannot place them).
     timeout : float
         Seconds for the whole flow.
     progress : bool
@@ -445,9 +455,16 @@ def build(design_top, board, *, name="top", build_dir="build", toolchain=DEFAULT
     build_dir.mkdir(parents=True, exist_ok=True)
     label = f"build {board.name}"
     report_file = f"{name}.nextpnr-report.json"
+    nextpnr_opts = f"--report {report_file} --timing-allow-fail"
+    if board.family == "gowin":
+        # The Apicula flow passes no clock constraint to nextpnr-gowin: give it the target.
+        nextpnr_opts += f" --freq {clock_hz / 1e6:g}"
     options = []
     if board.family == "ice40" and dsp:
         options.append("-dsp")
+    if board.family == "gowin":
+        # nextpnr-gowin has no DSP placement: multipliers must be logic.
+        options.append("-nodsp")
     if synth_opts:
         options.append(synth_opts)
 
@@ -460,7 +477,7 @@ def build(design_top, board, *, name="top", build_dir="build", toolchain=DEFAULT
         # The whole top level as Verilog (<name>.debug.v), written with Amaranth's own Yosys.
         debug_verilog=True,
         # Timing is judged from the report below, so nextpnr always finishes and reports.
-        nextpnr_opts=f"--report {report_file} --timing-allow-fail")
+        nextpnr_opts=nextpnr_opts)
     plan.extract(build_dir)
     script = f"build_{name}.sh"
     returncode, stage, log_path, elapsed = _run_script(
@@ -499,7 +516,8 @@ def build(design_top, board, *, name="top", build_dir="build", toolchain=DEFAULT
         "bitmac_version": __version__,
     }
     report = load_report(build_dir / report_file, board.family,
-                         netlist=build_dir / f"{name}.json", meta=meta)
+                         netlist=build_dir / _NETLIST[board.family].format(name=name),
+                         part_resources=board.resources, meta=meta)
     report["build_seconds"] = {stage: round(seconds, 1) for stage, seconds in elapsed.items()}
     report["build_seconds"]["total"] = round(time.monotonic() - start, 1)
     report_json = build_dir / f"{name}.report.json"

@@ -11,17 +11,19 @@ Design clock per board (the ``sync`` domain every bitmac top level runs in):
 * UPduino v3: no oscillator is connected unless a jumper is soldered, so the clock is the
   internal 48 MHz ``SB_HFOSC`` divided by 2 (24 MHz; 48, 12 and 6 MHz can be chosen).
 * ULX3S: 25 MHz oscillator; ``EHXPLLL`` makes 50 MHz.
-* OrangeCrab r0.2: 48 MHz oscillator, used directly.
+* OrangeCrab r0.2: 48 MHz oscillator, used directly (``EHXPLLL`` for another frequency).
+* Tang Nano 9K: 27 MHz oscillator, used directly (the Gowin PLL is not driven by bitmac).
 
-UART: iCEBreaker, iCESugar and ULX3S have the FPGA's UART wired to the USB-serial chip of the
+UART: iCEBreaker, iCESugar, ULX3S and Tang Nano 9K have the FPGA's UART wired to the USB-serial chip of the
 programming port (``uart`` resource of amaranth-boards). UPduino v3 and OrangeCrab have none
 (their USB port is the flash programmer / the FPGA's own USB), so bitmac adds a ``uart``
 resource on header pins for an external 3.3 V USB-serial adapter (pins listed per board).
 
-Tang Nano 9K (Gowin GW1NR-9) is not in the registry: Amaranth 0.5's Gowin flow calls the
-legacy ``nextpnr-gowin``, whose only PyPI build (``yowasp-nextpnr-gowin`` 0.7, 2025) predates
-and does not read the chip databases of the current ``apycula`` (``gowin_pack``), and the
-maintained ``nextpnr-himbaechel-gowin`` flow is not what Amaranth 0.5 generates scripts for.
+Tang Nano 9K (Gowin GW1NR-9): Amaranth 0.5's Apicula flow calls the legacy ``nextpnr-gowin``;
+its PyPI build ``yowasp-nextpnr-gowin`` 0.7 pins the Apicula release (0.15, ``gowin_pack``)
+whose chip databases it reads, so the pair installs and builds from PyPI. That nextpnr
+architecture is deprecated upstream and places no DSP blocks: on the Tang Nano 9K
+multipliers are built from LUTs.
 """
 
 from dataclasses import dataclass, field
@@ -31,6 +33,7 @@ from amaranth_boards.icebreaker import ICEBreakerPlatform
 from amaranth_boards.icesugar import ICESugarPlatform
 from amaranth_boards.orangecrab_r0_2 import OrangeCrabR0_2_25FPlatform, OrangeCrabR0_2_85FPlatform
 from amaranth_boards.resources import UARTResource
+from amaranth_boards.tang_nano_9k import TangNano9kPlatform
 from amaranth_boards.ulx3s import (ULX3S_12F_Platform, ULX3S_25F_Platform, ULX3S_45F_Platform,
                                    ULX3S_85F_Platform)
 from amaranth_boards.upduino_v3 import UpduinoV3Platform
@@ -51,8 +54,9 @@ class ClockPlan:
     ----------
     method : str
         ``"ice40-pll-pad"`` (``SB_PLL40_PAD`` on the oscillator pin), ``"ecp5-pll"``
-        (``EHXPLLL``), ``"ice40-hfosc"`` (internal oscillator and divider) or ``"board"``
-        (the oscillator as it is).
+        (``EHXPLLL``; the oscillator as it is when the design clock equals it),
+        ``"ice40-hfosc"`` (internal oscillator and divider) or ``"board"`` (the oscillator as
+        it is, no other frequency).
     source : str
         Platform resource of the oscillator (``"clk12"``...), or ``"SB_HFOSC"``.
     source_hz : float
@@ -93,7 +97,8 @@ class Board:
     platform_class : type
         amaranth-boards platform.
     family : str
-        ``"ice40"`` or ``"ecp5"``: selects nextpnr, the report's cell types, the PLL.
+        ``"ice40"``, ``"ecp5"`` or ``"gowin"``: selects nextpnr, the report's cell types,
+        the PLL.
     resources : dict
         Part totals: ``LUT``, ``FF``, ``BRAM``, ``DSP`` (and ``SPRAM`` on UP5K).
     clock : ClockPlan
@@ -107,6 +112,8 @@ class Board:
         In order of preference; the first one found is used unless one is asked for.
     extra_resources : tuple
         Resources bitmac adds to the platform (UART on headers).
+    platform_kwargs : dict
+        Arguments of the platform class (the Gowin toolchain choice).
     """
 
     name: str
@@ -120,25 +127,24 @@ class Board:
     status_pin: tuple
     programmers: tuple
     extra_resources: tuple = field(default=())
+    platform_kwargs: dict = field(default_factory=dict)
 
     @property
     def part(self):
         platform = self.platform_class
+        if self.family == "gowin":
+            return platform.part
         speed = getattr(platform, "speed", None)
         return "-".join(str(part) for part in (platform.device, platform.package, speed) if part)
 
     @property
-    def device(self):
-        return self.platform_class.device
-
-    @property
     def bitstream_suffix(self):
-        return ".bin" if self.family == "ice40" else ".bit"
+        return {"ice40": ".bin", "ecp5": ".bit", "gowin": ".fs"}[self.family]
 
     def platform(self, platform_class=None):
         """A fresh platform instance (of ``platform_class``, a subclass of the board's, when
         given) with bitmac's extra resources added."""
-        platform = (platform_class or self.platform_class)()
+        platform = (platform_class or self.platform_class)(**self.platform_kwargs)
         if self.clock.method == "ice40-hfosc":
             platform.hfosc_div = _HFOSC_DIVIDERS[self.clock.default_hz]
         if self.extra_resources:
@@ -194,7 +200,7 @@ def _orangecrab(platform_class, size):
     return Board(
         name=f"orangecrab-{size.lower()}", title=f"OrangeCrab r0.2 ({size})",
         platform_class=platform_class, family="ecp5", resources=_ECP5[platform_class.device],
-        clock=ClockPlan("board", "clk", 48e6, 48e6),
+        clock=ClockPlan("ecp5-pll", "clk", 48e6, 48e6),
         uart=("uart", 0),
         uart_note="external 3.3 V USB-serial adapter: FPGA RX on header pin 0 (N17), "
                   "TX on pin 1 (M18)",
@@ -232,6 +238,16 @@ BOARDS = {board.name: board for board in [
     _ulx3s(ULX3S_85F_Platform, "85F"),
     _orangecrab(OrangeCrabR0_2_25FPlatform, "25F"),
     _orangecrab(OrangeCrabR0_2_85FPlatform, "85F"),
+    Board(name="tangnano9k", title="Tang Nano 9K", platform_class=TangNano9kPlatform,
+          family="gowin",
+          # GW1NR-9 data sheet: 8640 LUT4, 6480 FF, 26 BSRAM (18 kbit), 20 multipliers
+          # (18x18), which nextpnr-gowin does not place: multipliers become logic.
+          resources={"LUT": 8640, "FF": 6480, "BRAM": 26, "DSP": 20},
+          clock=ClockPlan("board", "clk27", 27e6, 27e6),
+          uart=("uart", 0), uart_note="BL702 USB-serial (the USB-C port)",
+          status_pin=("led", 0, None),
+          programmers=(_openfpgaloader("tangnano9k"),),
+          platform_kwargs={"toolchain": "Apicula"}),
 ]}
 
 

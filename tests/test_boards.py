@@ -62,21 +62,27 @@ class SquareAccumulator(wiring.Component):
 def test_registry_lists_the_required_boards():
     assert DEFAULT_BOARD == "icebreaker"
     assert {"icebreaker", "upduino-v3", "icesugar", "ulx3s-12f", "ulx3s-25f", "ulx3s-45f",
-            "ulx3s-85f", "orangecrab-25f", "orangecrab-85f"} <= set(BOARDS)
+            "ulx3s-85f", "orangecrab-25f", "orangecrab-85f", "tangnano9k"} <= set(BOARDS)
     assert get_board("icebreaker").part == "iCE40UP5K-SG48"
     assert get_board("ulx3s-85f").part == "LFE5U-85F-BG381-6"
     assert get_board("orangecrab-85f").part == "LFE5U-85F-MG285-8"
+    assert get_board("tangnano9k").part == "GW1NR-LV9QN88PC6/I5"
 
 
 @pytest.mark.parametrize("name", list(BOARDS))
 def test_registry_entry_is_consistent(name):
     board = BOARDS[name]
     platform = board.platform()
-    assert board.part.startswith(platform.device)
-    assert board.family == ("ice40" if platform.device.startswith("iCE40") else "ecp5")
+    device = getattr(platform, "device", None) or platform.part
+    assert board.part.startswith(device)
+    family = {"iCE40": "ice40", "LFE5U": "ecp5", "GW1NR": "gowin"}[re.match(
+        r"iCE40|LFE5U|GW1NR", device).group()]
+    assert board.family == family
+    assert board.bitstream_suffix == {"ice40": ".bin", "ecp5": ".bit", "gowin": ".fs"}[family]
     for resource in ("LUT", "FF", "BRAM", "DSP"):
         assert board.resources[resource] > 0
-    assert board.resources["FF"] == board.resources["LUT"]
+    # Every iCE40 logic cell and ECP5 slice half has a flip-flop; GW1NR-9 has 6480 for 8640.
+    assert board.resources["FF"] == (6480 if family == "gowin" else board.resources["LUT"])
     # The host link's UART and the harness LED exist on the platform (with bitmac's additions).
     uart = platform.lookup(*board.uart)
     assert {sub.name for sub in uart.ios} >= {"rx", "tx"}
@@ -105,6 +111,9 @@ def test_impossible_design_clocks_are_refused():
         ClockedTop(Module(), "icebreaker", 400e6)
     with pytest.raises(ValueError, match="cannot make 48 MHz from 25 MHz"):
         ClockedTop(Module(), "ulx3s-85f", 48e6)
+    with pytest.raises(ValueError, match="runs at its 27 MHz oscillator, not 50 MHz"):
+        ClockedTop(Module(), "tangnano9k", 50e6)
+    assert ClockedTop(Module(), "orangecrab-25f", 60e6).pll["f_out"] == 60e6
     # At the oscillator frequency no PLL is used.
     assert ClockedTop(Module(), "icebreaker", 12e6).pll is None
     assert ClockedTop(Module(), "orangecrab-25f", 48e6).pll is None
@@ -313,8 +322,8 @@ def test_report_normalises_ecp5_cells_and_judges_timing():
 def test_report_rejects_what_is_not_a_nextpnr_report():
     with pytest.raises(ValueError, match="not a nextpnr --report JSON"):
         normalise_report({"modules": {}}, "ice40")
-    with pytest.raises(ValueError, match="unknown FPGA family 'gowin'"):
-        normalise_report(_nextpnr_like(1, 1), "gowin")
+    with pytest.raises(ValueError, match="unknown FPGA family 'xilinx7'"):
+        normalise_report(_nextpnr_like(1, 1), "xilinx7")
 
 
 def _crc32_dfu(data):
@@ -434,6 +443,25 @@ def test_too_many_multipliers_names_the_dsp(tmp_path):
                              r"\(ICESTORM_DSP\) overflowed: 12 used, 8 available"):
         build(StimulusHarness(SquareAccumulator(12), pin=board.status_pin), board,
               build_dir=tmp_path, timeout=BUILD_TIMEOUT, progress=False)
+
+
+@pytest.mark.slow
+def test_gowin_build_places_multipliers_in_logic(tmp_path):
+    board = get_board("tangnano9k")
+    result = build(StimulusHarness(SquareAccumulator(2), pin=board.status_pin), board,
+                   name="square", build_dir=tmp_path, timeout=BUILD_TIMEOUT, progress=False)
+    report = result.report
+    raw = json.loads((tmp_path / "square.nextpnr-report.json").read_text())
+    assert report["resources"]["LUT"]["used"] == raw["utilization"]["SLICE"]["used"]
+    assert report["resources"]["LUT"]["available"] == 8640
+    assert report["resources"]["FF"]["available"] == 6480
+    assert 32 + 17 + 1 <= report["resources"]["FF"]["used"] < 200
+    assert "DSP" not in report["resources"]
+    assert report["synth_opts"] == "-nodsp"
+    # Board clock, no PLL: the target nextpnr-gowin was given is the 27 MHz oscillator.
+    [clock] = report["clocks"]
+    assert clock["target_mhz"] == pytest.approx(27.0) and report["timing_met"]
+    assert result.bitstream.suffix == ".fs" and result.bitstream.stat().st_size > 0
 
 
 def _cli(*args, timeout=BUILD_TIMEOUT):

@@ -65,6 +65,7 @@ def assert_one_line_error(result, *fragments):
     ("icesugar", "icesprog", ["{bitstream}"]),
     ("ulx3s-85f", "openFPGALoader", ["-b", "ulx3s", "-m", "{bitstream}"]),
     ("orangecrab-25f", "dfu-util", ["-a", "0", "-D", "{bitstream}"]),
+    ("tangnano9k", "openFPGALoader", ["-b", "tangnano9k", "{bitstream}"]),
 ])
 def test_flash_runs_the_board_programmer_with_the_exact_arguments(tmp_path, board, tool,
                                                                   expected):
