@@ -33,14 +33,15 @@ from ..golden import network as golden_network
 from .progress import Progress
 
 __all__ = ["DEFAULT_FOLDING", "LayerRun", "NetworkRun", "RtlMismatch", "build_units",
-           "unit_class_for", "layer_streams", "run_network", "NETWORKS", "check_folding"]
+           "unit_class_for", "requant_mul_cycles", "layer_streams", "run_network", "NETWORKS", "check_folding"]
 
 NETWORKS = ("binary", "int8")
 
 #: ``(pe, simd)`` per layer. Both networks take 1024 cycles per image in their two big layers
 #: (int8: 64 x 64 / (2 x 2); binary: 192 x 64 / (2 x 6)), so they are compared at equal
-#: throughput in cycles and differ only in what their arithmetic costs. The int8 network uses
-#: 4 + 4 + 2 = 10 multipliers, against 8 DSPs on the iCEBreaker's UP5K.
+#: throughput in cycles and differ only in what their arithmetic costs. The int8 network has
+#: 4 + 4 + 2 = 10 int8 multipliers (the iCEBreaker's UP5K has 8 DSPs); its requantizers are
+#: sequential (:func:`requant_mul_cycles`), which the folding leaves time for.
 DEFAULT_FOLDING = {
     "binary": ((2, 6), (2, 2), (1, 2)),
     "int8": ((2, 2), (2, 2), (1, 2)),
@@ -87,8 +88,19 @@ def build_units(kind, trained, folding=None):
             last = index == len(folding) - 1
             units.append(unit_class(n_in, n_out, pe, simd, mode="acc" if last else "threshold"))
         else:
-            units.append(unit_class(n_in, n_out, pe, simd, mode="requant"))
+            units.append(unit_class(n_in, n_out, pe, simd, mode="requant",
+                                    requant_mul_cycles=requant_mul_cycles(pe, simd, n_in)))
     return units
+
+
+def requant_mul_cycles(pe, simd, n_in):
+    """The slowest (smallest) shared requantizer of an Int8MVU that still keeps it at full
+    rate: the largest ``mul_cycles`` in 1, 2, 4 .. 32 with ``pe * mul_cycles <= SF``. A
+    single-cycle requantizer costs 4 DSPs per unit; a 16- or 32-cycle one is built from LUTs,
+    so the DSPs stay with the MAC lanes."""
+    folds = -(-n_in // simd)
+    allowed = [cycles for cycles in (1, 2, 4, 8, 16, 32) if pe * cycles <= folds]
+    return max(allowed) if allowed else 1
 
 
 def unit_class_for(kind):
