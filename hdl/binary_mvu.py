@@ -73,16 +73,18 @@ class BinaryLane(wiring.Component):
         valid, first, last = self.valid, self.first, self.last
         param = self.param if self._mode == "threshold" else None
         for stage in range(popcount.latency):
-            valid_q, first_q, last_q = Signal(), Signal(), Signal()
+            valid_q = Signal()
+            first_q, last_q = Signal(reset_less=True), Signal(reset_less=True)
             m.d.sync += [valid_q.eq(valid), first_q.eq(first), last_q.eq(last)]
             valid, first, last = valid_q, first_q, last_q
             if param is not None:
-                param_q = Signal(threshold_layout(self._acc_width))
+                param_q = Signal(threshold_layout(self._acc_width), reset_less=True)
                 m.d.sync += param_q.eq(param)
                 param = param_q
 
         # Accumulate the count of agreeing bits over the neuron's synapse folds.
-        count = Signal(range(self._n_in + 1))
+        # Data registers need no reset: only the valid flags say what they hold.
+        count = Signal(range(self._n_in + 1), reset_less=True)
         done = Signal()
         with m.If(valid):
             if self._sf == 1:
@@ -91,7 +93,7 @@ class BinaryLane(wiring.Component):
                 m.d.sync += count.eq(Mux(first, 0, count) + popcount.count)
         m.d.sync += done.eq(valid & last)
         if param is not None:
-            param_q = Signal(threshold_layout(self._acc_width))
+            param_q = Signal(threshold_layout(self._acc_width), reset_less=True)
             m.d.sync += param_q.eq(param)
             param = param_q
 
@@ -122,6 +124,9 @@ class BinaryMVU(MatrixVectorEngine):
         Output signed accumulators or one bit per neuron.
     stage_levels : int or None
         Popcount adder-tree levels between registers (``None``: combinational popcount).
+    weight_ram_style : str, sequence or None
+        Yosys ``ram_style`` of the weight memories, for all or per PE (see
+        :class:`~bitmac.hdl.mvu.MatrixVectorEngine`).
 
     Streams (see :mod:`bitmac.hdl.mvu` and README "BinaryMVU ports")
     ----------------------------------------------------------------
@@ -148,7 +153,8 @@ class BinaryMVU(MatrixVectorEngine):
     back-to-back vectors and no bubble when all streams flow.
     """
 
-    def __init__(self, n_in, n_out, pe, simd, mode="acc", *, stage_levels=2):
+    def __init__(self, n_in, n_out, pe, simd, mode="acc", *, stage_levels=2,
+                 weight_ram_style=None):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         # fold_counts validates the sizes before any lane is built.
@@ -165,7 +171,8 @@ class BinaryMVU(MatrixVectorEngine):
         super().__init__(n_in, n_out, pe, simd, a_shape=1, w_shape=1, lane=lane,
                          param_shape=threshold_layout(self._acc_width)
                          if mode == "threshold" else None,
-                         param_port="t_stream", pad_activation=0, pad_weight=1)
+                         param_port="t_stream", pad_activation=0, pad_weight=1,
+                         weight_ram_style=weight_ram_style)
 
     @property
     def mode(self):

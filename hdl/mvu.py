@@ -56,7 +56,8 @@ cycle its last ``i_stream`` beat was transferred (when the engine was idle); bea
 Lane datapath contract
 ----------------------
 ``lane`` is a callable taking no arguments that returns a new :class:`wiring.Component`; the
-engine calls it ``pe`` times at construction (the first lane also gives the result shape). Its signature has:
+engine calls it ``pe`` times at construction (the first lane also gives the result shape).
+Its signature (:func:`lane_signature`) has:
 
 ``valid : In(1)``
     This cycle carries one synapse fold of some neuron.
@@ -89,6 +90,9 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 __all__ = ["MatrixVectorEngine", "fold_counts", "lane_signature", "stream_payload_shape"]
+
+
+_NO_RW_CHECK = {"no_rw_check": 1}
 
 
 def _check_positive(name, value):
@@ -160,6 +164,11 @@ class MatrixVectorEngine(wiring.Component):
         Name of the parameter stream member.
     pad_activation, pad_weight : int
         Values stored in the padding lanes of the last synapse fold.
+    weight_ram_style : str, sequence of str or None
+        Yosys ``ram_style`` attribute of the weight memories: one for all PEs or one per PE
+        (``None`` entries leave the choice to Yosys), e.g. ``"huge"`` to put a PE's weights in
+        iCE40UP5K single-port SPRAM (with ``synth_ice40 -spram``). The weight memories have
+        one address shared by reads and writes, so single-port RAMs can hold them.
 
     Attributes
     ----------
@@ -173,8 +182,16 @@ class MatrixVectorEngine(wiring.Component):
     """
 
     def __init__(self, n_in, n_out, pe, simd, *, a_shape, w_shape, lane, param_shape=None,
-                 param_port="t_stream", pad_activation=0, pad_weight=0):
+                 param_port="t_stream", pad_activation=0, pad_weight=0, weight_ram_style=None):
         self._nf, self._sf = fold_counts(n_in, n_out, pe, simd)
+        if weight_ram_style is None or isinstance(weight_ram_style, str):
+            weight_ram_style = [weight_ram_style] * pe
+        weight_ram_style = list(weight_ram_style)
+        if len(weight_ram_style) != pe or not all(
+                style is None or isinstance(style, str) for style in weight_ram_style):
+            raise ValueError(f"weight_ram_style must be None, a string or {pe} strings/None "
+                             f"(one per PE), not {weight_ram_style!r}")
+        self._weight_ram_style = weight_ram_style
         self._n_in, self._n_out, self._pe, self._simd = n_in, n_out, pe, simd
         self._a_shape, self._w_shape = Shape.cast(a_shape), Shape.cast(w_shape)
         self._param_shape = param_shape
@@ -246,7 +263,11 @@ class MatrixVectorEngine(wiring.Component):
         m.d.comb += advance.eq(~self.o_stream.valid | self.o_stream.ready)
 
         # ---- input buffer: two banks of SF rows, written by i_stream, replayed NF times ----
-        m.submodules.ibuf = ibuf = Memory(shape=a_width, depth=2 << sf_bits, init=[])
+        # no_rw_check: a read never meets a write to the same row (the two banks here; loads
+        # and issue never overlap for the weights and parameters), so Yosys must not add
+        # read-during-write bypass logic around the block RAMs.
+        m.submodules.ibuf = ibuf = Memory(shape=a_width, depth=2 << sf_bits, init=[],
+                                          attrs=_NO_RW_CHECK)
         ibuf_w = ibuf.write_port()
         ibuf_r = ibuf.read_port()
         wr_bank = Signal()
@@ -273,6 +294,7 @@ class MatrixVectorEngine(wiring.Component):
         m.d.comb += buffer_empty.eq((full == 0) & (wr_idx == 0))
 
         # ---- weight load: w_stream -> one memory per PE ----
+        is_row = Signal(range(nf * sf))      # weight row f * SF + s being issued
         ld_s = Signal(sf_bits)
         ld_p = Signal(range(pe))
         ld_row = Signal(range(nf * sf))       # (n // pe) * SF
@@ -298,8 +320,9 @@ class MatrixVectorEngine(wiring.Component):
                     m.d.sync += ld_p.eq(ld_p + 1)
             with m.Else():
                 m.d.sync += ld_s.eq(ld_s + 1)
-        w_addr_load = Signal(range(nf * sf))
-        m.d.comb += w_addr_load.eq(ld_row + ld_s)
+        # Loads and issue never overlap, so one address serves both (single-port RAM fits).
+        w_addr = Signal(range(nf * sf))
+        m.d.comb += w_addr.eq(Mux(w_loading | buffer_empty, ld_row + ld_s, is_row))
 
         # ---- optional per-neuron parameters: param stream -> one memory per PE ----
         p_loading = Signal()
@@ -327,7 +350,6 @@ class MatrixVectorEngine(wiring.Component):
         rd_bank = Signal()
         is_s = Signal(sf_bits)
         is_f = Signal(range(nf))
-        is_row = Signal(range(nf * sf))      # weight row f * SF + s
         can_issue = Signal()
         m.d.comb += can_issue.eq(Mux(rd_bank, full[1], full[0]) & ~w_loading & ~p_loading)
         vector_done = Signal()               # this cycle issues a vector's last fold
@@ -360,15 +382,17 @@ class MatrixVectorEngine(wiring.Component):
         # ---- processing elements ----
         results = []
         for index in range(pe):
-            wmem = Memory(shape=w_width, depth=nf * sf, init=[])
+            style = self._weight_ram_style[index]
+            attrs = dict(_NO_RW_CHECK) if style is None else {**_NO_RW_CHECK, "ram_style": style}
+            wmem = Memory(shape=w_width, depth=nf * sf, init=[], attrs=attrs)
             m.submodules[f"weights{index}"] = wmem
             wmem_w = wmem.write_port()
             wmem_r = wmem.read_port()
             m.d.comb += [
-                wmem_w.addr.eq(w_addr_load),
+                wmem_w.addr.eq(w_addr),
                 wmem_w.data.eq(w_data),
                 wmem_w.en.eq(w_beat & (ld_p == index)),
-                wmem_r.addr.eq(is_row),
+                wmem_r.addr.eq(w_addr),
                 wmem_r.en.eq(advance),
             ]
             lane = self._lanes[index]
@@ -381,7 +405,7 @@ class MatrixVectorEngine(wiring.Component):
                 lane.weights.eq(wmem_r.data),
             ]
             if self._param_shape is not None:
-                pmem = Memory(shape=self._param_shape, depth=nf, init=[])
+                pmem = Memory(shape=self._param_shape, depth=nf, init=[], attrs=_NO_RW_CHECK)
                 m.submodules[f"params{index}"] = pmem
                 pmem_w = pmem.write_port()
                 pmem_r = pmem.read_port()

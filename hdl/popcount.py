@@ -90,7 +90,7 @@ class Popcount(wiring.Component):
                 return terms
             registered = []
             for index, (value, maximum) in enumerate(terms):
-                reg = Signal(range(maximum + 1), name=f"l{level}_{index}")
+                reg = Signal(range(maximum + 1), name=f"l{level}_{index}", reset_less=True)
                 m.d.sync += reg.eq(value)
                 registered.append((reg, maximum))
             return registered
