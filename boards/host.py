@@ -89,7 +89,7 @@ def stream_fields(info, stream):
             return [(p, 1, False) for p in range(pe)] if mode == "threshold" else \
                 [(p, acc, True) for p in range(pe)]
         return [(p, 8, True) for p in range(pe)] if mode == "requant" else \
-            [(p, 32, True) for p in range(pe)]
+            [(p, acc, True) for p in range(pe)]
     if stream == "p":
         if kind == "binary":
             return [("threshold", acc, True), ("invert", 1, False)]

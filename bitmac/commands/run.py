@@ -88,7 +88,7 @@ def _random_problem(info, rng):
                 rng.uniform(0.5, 2.0, n_out) / (64.0 * np.sqrt(n_in)))
             params = {"bias": rng.integers(-4096, 4096, n_out), "multiplier": multiplier,
                       "shift": shift, "zero_point": rng.integers(-8, 9, n_out),
-                      "out_min": np.full(n_out, -128)}
+                      "out_min": -128}
 
         def expected(X):
             if mode == "requant":
