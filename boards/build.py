@@ -427,8 +427,8 @@ def build(design_top, board, *, name="top", build_dir="build", toolchain=DEFAULT
         Extra options for ``synth_ice40``/``synth_ecp5``.
     dsp : bool
         On iCE40, map multipliers to the ``SB_MAC16`` DSP blocks (``synth_ice40 -dsp``).
-        ECP5 synthesis always uses its multipliers; Gowin never does (``synth_gowin -nodsp``:
-        nextpnr-gowin cannot place them).
+        ECP5 synthesis always uses its multipliers; Gowin never does (``synth_gowin -nodsp
+        -nobram``: nextpnr-gowin places neither DSP nor block RAM cells).
     timeout : float
         Seconds for the whole flow.
     progress : bool
@@ -463,8 +463,9 @@ def build(design_top, board, *, name="top", build_dir="build", toolchain=DEFAULT
     if board.family == "ice40" and dsp:
         options.append("-dsp")
     if board.family == "gowin":
-        # nextpnr-gowin has no DSP placement: multipliers must be logic.
-        options.append("-nodsp")
+        # nextpnr-gowin (the legacy architecture Amaranth 0.5 calls) places neither DSP nor
+        # block RAM cells: multipliers become logic, memories LUT RAM and flip-flops.
+        options.append("-nodsp -nobram")
     if synth_opts:
         options.append(synth_opts)
 

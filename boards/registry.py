@@ -22,8 +22,8 @@ resource on header pins for an external 3.3 V USB-serial adapter (pins listed pe
 Tang Nano 9K (Gowin GW1NR-9): Amaranth 0.5's Apicula flow calls the legacy ``nextpnr-gowin``;
 its PyPI build ``yowasp-nextpnr-gowin`` 0.7 pins the Apicula release (0.15, ``gowin_pack``)
 whose chip databases it reads, so the pair installs and builds from PyPI. That nextpnr
-architecture is deprecated upstream and places no DSP blocks: on the Tang Nano 9K
-multipliers are built from LUTs.
+architecture is deprecated upstream and places neither DSP nor block RAM cells: on the
+Tang Nano 9K multipliers are built from LUTs and memories from LUT RAM and flip-flops.
 """
 
 from dataclasses import dataclass, field
@@ -241,7 +241,8 @@ BOARDS = {board.name: board for board in [
     Board(name="tangnano9k", title="Tang Nano 9K", platform_class=TangNano9kPlatform,
           family="gowin",
           # GW1NR-9 data sheet: 8640 LUT4, 6480 FF, 26 BSRAM (18 kbit), 20 multipliers
-          # (18x18), which nextpnr-gowin does not place: multipliers become logic.
+          # (18x18). nextpnr-gowin places neither BSRAM nor multipliers: the build maps
+          # memories to LUT RAM / flip-flops and multipliers to logic.
           resources={"LUT": 8640, "FF": 6480, "BRAM": 26, "DSP": 20},
           clock=ClockPlan("board", "clk27", 27e6, 27e6),
           uart=("uart", 0), uart_note="BL702 USB-serial (the USB-C port)",

@@ -457,7 +457,7 @@ def test_gowin_build_places_multipliers_in_logic(tmp_path):
     assert report["resources"]["FF"]["available"] == 6480
     assert 32 + 17 + 1 <= report["resources"]["FF"]["used"] < 200
     assert "DSP" not in report["resources"]
-    assert report["synth_opts"] == "-nodsp"
+    assert report["synth_opts"] == "-nodsp -nobram"
     # Board clock, no PLL: the target nextpnr-gowin was given is the 27 MHz oscillator.
     [clock] = report["clocks"]
     assert clock["target_mhz"] == pytest.approx(27.0) and report["timing_met"]

@@ -41,8 +41,9 @@ def format_table(rows):
     widths = [max(len(line[column]) for line in table) for column in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip()
              for line in table]
-    lines.append("* default board. LUT: iCE40 logic cells / ECP5 LUT4s; BRAM: iCE40 4 kbit / "
-                 "ECP5 18 kbit blocks; DSP: iCE40 16x16 MAC / ECP5 18x18 multipliers.")
+    lines.append("* default board. LUT: iCE40 logic cells, ECP5/Gowin LUT4s. BRAM: iCE40 4 kbit, "
+                 "ECP5/Gowin 18 kbit blocks.\nDSP: iCE40 16x16 MACs, ECP5/Gowin 18x18 "
+                 "multipliers (the Gowin flow uses neither DSP nor block RAM).")
     return "\n".join(lines)
 
 
