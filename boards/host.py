@@ -271,7 +271,7 @@ class HostLink:
             self._info = info
         return dict(self._info)
 
-    def _load(self, command, stream, columns):
+    def _load(self, command, stream, columns, progress):
         info = self.ident()
         fields = stream_fields(info, stream)
         size = info["beat_bytes"][stream]
@@ -280,6 +280,8 @@ class HostLink:
         for start in range(0, beats, step):
             chunk = [column[start:start + step] for column in columns]
             self.command(command, pack_beats(chunk, fields, size))
+            if progress is not None:
+                progress.advance(len(chunk[0]))
 
     def _lanes(self, matrix, kind):
         # Rows of n_in elements -> SF beats of simd lanes each, padding lanes 0.
@@ -300,17 +302,19 @@ class HostLink:
             return array
         return _integer_matrix(name, value, shape, -128, 127)
 
-    def load_weights(self, W):
+    def load_weights(self, W, *, progress=None):
         """Load the weight matrix ``W`` (shape ``(n_out, n_in)``; ±1 for a binary design, int8
-        for an int8 one), split into as many frames as the board's buffer needs."""
+        for an int8 one), split into as many frames as the board's buffer needs
+        (``n_out * SF`` beats; ``progress.advance(beats)`` is called after each frame)."""
         info = self.ident()
         W = self._operand("W", W, info["n_out"])
-        self._load(Command.LOAD_WEIGHTS, "w", self._lanes(W, info["kind"]))
+        self._load(Command.LOAD_WEIGHTS, "w", self._lanes(W, info["kind"]), progress)
 
-    def load_params(self, **params):
+    def load_params(self, *, progress=None, **params):
         """Load the per-neuron parameters: ``thresholds`` and ``invert`` (binary, threshold
         mode) or ``bias``, ``multiplier``, ``shift``, ``zero_point``, ``out_min`` (int8,
-        requant mode). Each is a scalar or an array of ``n_out`` values."""
+        requant mode). Each is a scalar or an array of ``n_out`` values (``n_out`` beats;
+        ``progress`` as for :meth:`load_weights`)."""
         info = self.ident()
         if info["beat_bytes"]["p"] == 0:
             raise LinkError(f"the {info['kind']} design in {info['mode']} mode has no "
@@ -331,7 +335,7 @@ class HostLink:
         if params:
             raise ValueError(f"unknown parameter(s) for the {info['kind']} design: "
                              f"{', '.join(sorted(params))}")
-        self._load(Command.LOAD_PARAMS, "p", columns)
+        self._load(Command.LOAD_PARAMS, "p", columns, progress)
 
     def run(self, X):
         """Run the vectors ``X`` (shape ``(M, n_in)``) and return the results, shape

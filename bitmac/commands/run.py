@@ -125,9 +125,11 @@ def run(args):
         X = make_inputs(args.vectors)
 
         begin = time.perf_counter()
-        link.load_weights(W)
-        if params:
-            link.load_params(**params)
+        load_beats = info["n_out"] * info["sf"] + (info["n_out"] if params else 0)
+        with Progress("load", total=load_beats) as progress:
+            link.load_weights(W, progress=progress)
+            if params:
+                link.load_params(progress=progress, **params)
         load_seconds = time.perf_counter() - begin
 
         results, cycles, seconds = [], 0, 0.0
