@@ -95,6 +95,18 @@ __all__ = ["MatrixVectorEngine", "fold_counts", "lane_signature", "stream_payloa
 _NO_RW_CHECK = {"no_rw_check": 1}
 
 
+def _registered_read(m, memory, addr, en, name):
+    """Synchronous, non-transparent read of ``memory`` written as an asynchronous port plus a
+    reset-less register. Yosys merges the two into the block RAM's own read port and then
+    honours ``no_rw_check`` (it does not for ports that arrive already synchronous)."""
+    port = memory.read_port(domain="comb")
+    data = Signal(memory.shape, name=name, reset_less=True)
+    m.d.comb += port.addr.eq(addr)
+    with m.If(en):
+        m.d.sync += data.eq(port.data)
+    return data
+
+
 def _check_positive(name, value):
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{name} must be a positive integer, not {value!r}")
@@ -269,7 +281,6 @@ class MatrixVectorEngine(wiring.Component):
         m.submodules.ibuf = ibuf = Memory(shape=a_width, depth=2 << sf_bits, init=[],
                                           attrs=_NO_RW_CHECK)
         ibuf_w = ibuf.write_port()
-        ibuf_r = ibuf.read_port()
         wr_bank = Signal()
         wr_idx = Signal(sf_bits)
         full = Signal(2)            # bank holds a complete vector not yet fully issued
@@ -368,7 +379,7 @@ class MatrixVectorEngine(wiring.Component):
                 m.d.sync += full[bank].eq(1)
             with m.Elif(vector_done & (rd_bank == bank)):
                 m.d.sync += full[bank].eq(0)
-        m.d.comb += [ibuf_r.addr.eq(Cat(is_s, rd_bank)), ibuf_r.en.eq(advance)]
+        activations = _registered_read(m, ibuf, Cat(is_s, rd_bank), advance, "activations")
 
         # Fold flags, aligned with the memories' read data (one cycle after issue).
         fold_valid, fold_first, fold_last = Signal(), Signal(), Signal()
@@ -387,35 +398,30 @@ class MatrixVectorEngine(wiring.Component):
             wmem = Memory(shape=w_width, depth=nf * sf, init=[], attrs=attrs)
             m.submodules[f"weights{index}"] = wmem
             wmem_w = wmem.write_port()
-            wmem_r = wmem.read_port()
             m.d.comb += [
                 wmem_w.addr.eq(w_addr),
                 wmem_w.data.eq(w_data),
                 wmem_w.en.eq(w_beat & (ld_p == index)),
-                wmem_r.addr.eq(w_addr),
-                wmem_r.en.eq(advance),
             ]
+            weights = _registered_read(m, wmem, w_addr, advance, f"weights{index}_data")
             lane = self._lanes[index]
             m.submodules[f"lane{index}"] = EnableInserter(advance)(lane)
             m.d.comb += [
                 lane.valid.eq(fold_valid),
                 lane.first.eq(fold_first),
                 lane.last.eq(fold_last),
-                lane.activations.eq(ibuf_r.data),
-                lane.weights.eq(wmem_r.data),
+                lane.activations.eq(activations),
+                lane.weights.eq(weights),
             ]
             if self._param_shape is not None:
                 pmem = Memory(shape=self._param_shape, depth=nf, init=[], attrs=_NO_RW_CHECK)
                 m.submodules[f"params{index}"] = pmem
                 pmem_w = pmem.write_port()
-                pmem_r = pmem.read_port()
                 m.d.comb += [
                     pmem_w.addr.eq(pl_f),
                     pmem_w.data.eq(p_stream.payload),
                     pmem_w.en.eq(p_beat & (pl_p == index)),
-                    pmem_r.addr.eq(is_f),
-                    pmem_r.en.eq(advance),
-                    lane.param.eq(pmem_r.data),
+                    lane.param.eq(_registered_read(m, pmem, is_f, advance, f"params{index}_data")),
                 ]
             results.append(lane.result)
             if index == 0:
