@@ -16,12 +16,13 @@ Yosys folds the whole lane into one hard block:
 """
 
 from amaranth.hdl import Module, Mux, Signal, signed
-from amaranth.lib import wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 __all__ = ["Int8Mac", "int8_acc_bits", "check_acc_width", "INT8_MAC_LATENCY"]
 
-#: Cycles from ``a``/``b``/``valid`` presented at the ports to the updated ``acc``.
+#: Cycles from ``a``/``b``/``valid`` presented at the ports to the updated ``acc`` for
+#: ``simd=1``; each adder-tree level adds one (:attr:`Int8Mac.latency`).
 INT8_MAC_LATENCY = 3
 
 
@@ -49,80 +50,132 @@ def check_acc_width(acc_width, depth, *, what="acc_width"):
 
 
 class Int8Mac(wiring.Component):
-    """Signed int8 x int8 multiply-accumulate lane.
+    """Signed int8 dot-product multiply-accumulate: ``simd`` products per cycle into one sum.
 
-    Each cycle with ``valid`` high the product ``a * b`` enters the sum; with ``clear`` also
-    high it starts a new sum (``acc`` becomes that product) instead of adding to the old one.
-    Cycles with ``valid`` low leave ``acc`` unchanged, so a stalled source just drops
+    Each cycle with ``valid`` high the products ``a[i] * b[i]`` (``i < simd``) are added to
+    the sum; with ``clear`` also high they start a new sum (``acc`` becomes their total)
+    instead. Cycles with ``valid`` low leave ``acc`` unchanged, so a stalled source just drops
     ``valid``. The sum wraps modulo ``2**acc_width`` (two's complement), like the DSP
     accumulators; pick ``acc_width >= int8_acc_bits(depth)`` so it never does.
 
-    Latency: 3 cycles (input registers, product register, accumulator): ``acc`` includes the
-    product presented at cycle ``t`` from cycle ``t + 3`` on, and ``acc_valid`` is high in the
-    cycle ``acc`` was updated. Throughput: one product per cycle.
+    Pipeline: operand registers, product registers, (for ``simd > 1``) a staging register and
+    ``ceil(log2(simd))`` registered adder-tree levels, accumulator. With ``simd=1`` this is exactly one DSP block per lane (see the module
+    docstring); with ``simd > 1`` each product is one DSP multiplier (operand and product
+    registers absorbed) and the tree and accumulator are logic.
+
+    Latency: :attr:`latency` ``= 4 + ceil(log2(simd))`` cycles for ``simd > 1``, 3 for
+    ``simd=1``: ``acc``
+    includes the products presented at cycle ``t`` from cycle ``t + latency`` on, and
+    ``acc_valid`` is high in the cycle ``acc`` was updated. Throughput: ``simd`` products per
+    cycle.
 
     Parameters
     ----------
     acc_width : int
         Width of the signed accumulator (2..64, default 32: SB_MAC16's accumulator).
+    simd : int
+        Products per cycle (default 1).
     depth : int, optional
-        Longest sum the user will accumulate. When given, an ``acc_width`` narrower than
-        ``int8_acc_bits(depth)`` (which could overflow) is refused with ``ValueError``.
+        Longest sum (in products) the user will accumulate. When given, an ``acc_width``
+        narrower than ``int8_acc_bits(depth)`` (which could overflow) is refused with
+        ``ValueError``.
 
     Attributes
     ----------
-    a, b : In(signed(8))
+    a, b : In(ArrayLayout(signed(8), simd))
         Operands.
     valid : In(1)
-        The product of this cycle's ``a`` and ``b`` is accumulated.
+        This cycle's products are accumulated.
     clear : In(1)
-        The product starts a new sum (only meaningful with ``valid``).
+        The products start a new sum (only meaningful with ``valid``).
     acc : Out(signed(acc_width))
         The running sum.
     acc_valid : Out(1)
-        ``acc`` was updated in this cycle (a product was added 3 cycles after it entered).
+        ``acc`` was updated in this cycle.
     """
 
-    def __init__(self, acc_width=32, *, depth=None):
+    def __init__(self, acc_width=32, *, simd=1, depth=None):
+        if not isinstance(simd, int) or isinstance(simd, bool) or simd < 1:
+            raise ValueError(f"simd must be a positive integer, not {simd!r}")
         check_acc_width(acc_width, depth)
         self.acc_width = acc_width
+        self.simd = simd
         self.depth = depth
         super().__init__({
-            "a": In(signed(8)),
-            "b": In(signed(8)),
+            "a": In(data.ArrayLayout(signed(8), simd)),
+            "b": In(data.ArrayLayout(signed(8), simd)),
             "valid": In(1),
             "clear": In(1),
             "acc": Out(signed(acc_width)),
             "acc_valid": Out(1),
         })
 
+    @property
+    def tree_levels(self):
+        """Registered adder-tree levels: ``ceil(log2(simd))``."""
+        return (self.simd - 1).bit_length()
+
+    @property
+    def latency(self):
+        """Cycles from operands presented to ``acc`` updated."""
+        if self.simd == 1:
+            return INT8_MAC_LATENCY
+        return INT8_MAC_LATENCY + 1 + self.tree_levels
+
     def elaborate(self, platform):
         m = Module()
+        simd = self.simd
 
-        # Stage 1: operand registers (SB_MAC16 A_REG/B_REG, MULT18X18D REG_INPUTA/B).
         # Data registers have no reset: the DSP registers cannot take Amaranth's synchronous
-        # reset, and ``valid``/``clear`` say when their contents matter.
-        a_reg = Signal(signed(8), reset_less=True)
-        b_reg = Signal(signed(8), reset_less=True)
-        valid_1 = Signal()
-        clear_1 = Signal()
-        m.d.sync += [a_reg.eq(self.a), b_reg.eq(self.b),
-                     valid_1.eq(self.valid), clear_1.eq(self.clear)]
+        # reset, and the valid flags say when their contents matter.
+        def data_reg(shape, name):
+            return Signal(shape, name=name, reset_less=True)
 
-        # Stage 2: product register (SB_MAC16 multiplier pipeline register, MULT18X18D
-        # REG_PIPELINE).
-        product = Signal(signed(16), reset_less=True)
-        valid_2 = Signal()
-        clear_2 = Signal()
-        m.d.sync += [product.eq(a_reg * b_reg), valid_2.eq(valid_1), clear_2.eq(clear_1)]
+        # Operand registers (SB_MAC16 A_REG/B_REG, MULT18X18D input registers).
+        a_regs = [data_reg(signed(8), f"a_reg{i}") for i in range(simd)]
+        b_regs = [data_reg(signed(8), f"b_reg{i}") for i in range(simd)]
+        m.d.sync += [reg.eq(self.a[i]) for i, reg in enumerate(a_regs)]
+        m.d.sync += [reg.eq(self.b[i]) for i, reg in enumerate(b_regs)]
 
-        # Stage 3: accumulator. Written as ``(clear ? 0 : acc) + product`` so that ice40_dsp
-        # puts the adder and the accumulator register into SB_MAC16; the gate on the feedback
-        # (one LUT per bit) stays in logic because the DSP can only load its C/D input, which
-        # would drop the first product of a sum.
-        acc = Signal(signed(self.acc_width), reset_less=True)
-        m.d.sync += self.acc_valid.eq(valid_2)
-        with m.If(valid_2):
-            m.d.sync += acc.eq(Mux(clear_2, 0, acc) + product)
+        # Product registers (SB_MAC16 pipeline register, MULT18X18D pipeline register).
+        terms = [data_reg(signed(16), f"product{i}") for i in range(simd)]
+        m.d.sync += [term.eq(a * b) for term, a, b in zip(terms, a_regs, b_regs)]
+        if simd > 1:
+            # One more register between the DSP outputs and the adder tree. Without it Yosys
+            # 0.70's ice40_dsp folds `product_i + product_j` into one SB_MAC16's post-adder and
+            # claims product_j's register twice, leaving the C/D input undriven: a wrong
+            # netlist (found by an equivalence check of the synthesized design).
+            staged = [data_reg(signed(16), f"staged{i}") for i in range(simd)]
+            m.d.sync += [reg.eq(term) for reg, term in zip(staged, terms)]
+            terms = staged
+
+        # Adder tree, one register per level; an odd term passes through its level.
+        for level in range(self.tree_levels):
+            width = 16 + level + 1
+            summed = []
+            for i in range(0, len(terms), 2):
+                reg = data_reg(signed(width), f"sum{level}_{i // 2}")
+                pair = terms[i:i + 2]
+                m.d.sync += reg.eq(pair[0] + pair[1] if len(pair) == 2 else pair[0])
+                summed.append(reg)
+            terms = summed
+        total, = terms
+
+        # Control flags travel with the data: valid/clear delayed to the accumulator stage.
+        valid, clear = self.valid, self.clear
+        for stage in range(self.latency - 1):
+            next_valid = Signal(name=f"valid_{stage + 1}")
+            next_clear = Signal(name=f"clear_{stage + 1}")
+            m.d.sync += [next_valid.eq(valid), next_clear.eq(clear)]
+            valid, clear = next_valid, next_clear
+
+        # Accumulator. Written as ``(clear ? 0 : acc) + total`` so that, for simd=1,
+        # ice40_dsp puts the adder and the accumulator register into SB_MAC16; the gate on
+        # the feedback (one LUT per bit) stays in logic because the DSP can only load its C/D
+        # input, which would drop the first product of a sum.
+        acc = data_reg(signed(self.acc_width), "acc")
+        m.d.sync += self.acc_valid.eq(valid)
+        with m.If(valid):
+            m.d.sync += acc.eq(Mux(clear, 0, acc) + total)
         m.d.comb += self.acc.eq(acc)
         return m

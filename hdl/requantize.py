@@ -182,11 +182,16 @@ class Requantizer(wiring.Component):
             operand = Mux(load_2, s1_x, x)
             multiplier_bits = Mux(load_2, s1_multiplier.as_unsigned(), rest)
             top_bits = multiplier_bits[32 - slice_width:]
-            # Only the first slice carries the sign: extend it with its own top bit.
-            slice_value = Cat(top_bits, load_2 & top_bits[-1]).as_signed()
+            if slice_width == 1:
+                # Shift-and-add, written without `*` so that no DSP block is inferred; the
+                # first bit is the sign bit, of weight -2**31.
+                term = Mux(top_bits, Mux(load_2, -operand, operand), 0)
+            else:
+                # Only the first slice carries the sign: extend it with its own top bit.
+                term = operand * Cat(top_bits, load_2 & top_bits[-1]).as_signed()
             partial = Signal(signed(64))
             m.d.comb += [
-                partial.eq(Mux(load_2, 0, s2_product << slice_width) + operand * slice_value),
+                partial.eq(Mux(load_2, 0, s2_product << slice_width) + term),
                 s2_done.eq(step == self.mul_cycles),
             ]
             with m.If(load_2):

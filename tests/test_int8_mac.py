@@ -15,27 +15,34 @@ def golden_dot(a, w):
     return int(int8_gemm(a[None, :], w[None, :])[0, 0])
 
 
-def schedule(sums, rng=None, gap=0.0, reset_after=None):
-    """Cycle-by-cycle inputs for a list of (a, w) sums: dicts with valid/a/b/clear, the index
-    of the sum a product closes (or None) and a reset flag. ``reset_after=(i, j)`` asserts
-    reset in the cycle after product ``j`` of sum ``i``, abandoning that sum."""
+def schedule(sums, simd=1, rng=None, gap=0.0, reset_after=None):
+    """Cycle-by-cycle inputs for a list of (a, w) sums, ``simd`` products per cycle (the last
+    chunk of a sum padded with zeros): dicts with valid/a/b/clear, the index of the sum a
+    chunk closes (or None) and a reset flag. ``reset_after=(i, j)`` asserts reset in the cycle
+    after chunk ``j`` of sum ``i``, abandoning that sum."""
     cycles = []
+    idle = dict(valid=0, a=[0] * simd, b=[0] * simd, clear=0, closes=None, reset=0)
     for index, (a, w) in enumerate(sums):
-        for j, (x, y) in enumerate(zip(a.tolist(), w.tolist())):
+        chunks = -(-len(a) // simd)
+        padded_a = np.zeros(chunks * simd, np.int8)
+        padded_w = np.zeros(chunks * simd, np.int8)
+        padded_a[:len(a)], padded_w[:len(w)] = a, w
+        for j in range(chunks):
             while rng is not None and rng.random() < gap:
-                cycles.append(dict(valid=0, a=int(rng.integers(-128, 128)), b=0, clear=1,
-                                   closes=None, reset=0))
-            cycles.append(dict(valid=1, a=x, b=y, clear=int(j == 0),
-                               closes=index if j == len(a) - 1 else None, reset=0))
+                # Garbage operands and a clear while valid is low must change nothing.
+                cycles.append(dict(idle, a=rng.integers(-128, 128, simd).tolist(), clear=1))
+            cycles.append(dict(valid=1, a=padded_a[j * simd:(j + 1) * simd].tolist(),
+                               b=padded_w[j * simd:(j + 1) * simd].tolist(), clear=int(j == 0),
+                               closes=index if j == chunks - 1 else None, reset=0))
             if reset_after == (index, j):
-                cycles.append(dict(valid=0, a=0, b=0, clear=0, closes=None, reset=1))
+                cycles.append(dict(idle, reset=1))
                 break
-    return cycles + [dict(valid=0, a=0, b=0, clear=0, closes=None, reset=0)] * INT8_MAC_LATENCY
+    return cycles + [idle] * (4 + simd.bit_length())
 
 
 def run(dut, cycles):
-    """Play ``cycles`` into ``dut``; return {sum index: acc} read ``INT8_MAC_LATENCY`` cycles
-    after each closing product, and check ``acc_valid`` follows ``valid`` at that latency."""
+    """Play ``cycles`` into ``dut``; return {sum index: acc} read ``dut.latency`` cycles after
+    each closing chunk, and check ``acc_valid`` follows ``valid`` at exactly that latency."""
     top = Module()
     top.domains.sync = sync = ClockDomain()
     top.submodules.dut = dut
@@ -44,7 +51,7 @@ def run(dut, cycles):
     results = {}
 
     async def bench(ctx):
-        in_flight = [None] * INT8_MAC_LATENCY  # what each pipeline stage holds
+        in_flight = [None] * dut.latency  # what each pipeline stage holds
         for cycle in cycles:
             ctx.set(dut.a, cycle["a"])
             ctx.set(dut.b, cycle["b"])
@@ -52,16 +59,13 @@ def run(dut, cycles):
             ctx.set(dut.clear, cycle["clear"])
             ctx.set(sync.rst, cycle["reset"])
             await ctx.tick()
-            entered = cycle if cycle["valid"] else None
-            in_flight = [entered] + in_flight[:-1]
+            in_flight = [cycle if cycle["valid"] else None] + in_flight[:-1]
             if cycle["reset"]:
-                in_flight = [None] * INT8_MAC_LATENCY
+                in_flight = [None] * dut.latency
             done = in_flight[-1]
-            # The stage after the last register is the accumulator itself.
             assert ctx.get(dut.acc_valid) == (done is not None)
             if done is not None and done["closes"] is not None:
                 results[done["closes"]] = ctx.get(dut.acc)
-            in_flight[-1] = None
         ctx.set(sync.rst, 0)
 
     sim.add_testbench(bench)
@@ -75,11 +79,18 @@ def random_sums(rng, count, max_depth):
             for depth in rng.integers(1, max_depth + 1, count)]
 
 
-def test_random_sums_with_gaps():
-    rng = np.random.default_rng(1)
-    sums = random_sums(rng, 40, 20)
-    results = run(Int8Mac(), schedule(sums, rng, gap=0.3))
+@pytest.mark.parametrize("simd", [1, 2, 3, 4, 5, 8])
+def test_random_sums_with_gaps(simd):
+    rng = np.random.default_rng(simd)
+    sums = random_sums(rng, 30, 20)
+    results = run(Int8Mac(simd=simd), schedule(sums, simd, rng, gap=0.3))
     assert results == {i: golden_dot(a, w) for i, (a, w) in enumerate(sums)}
+
+
+@pytest.mark.parametrize("simd, latency", [(1, 3), (2, 5), (3, 6), (4, 6), (5, 7), (8, 7)])
+def test_latency(simd, latency):
+    assert Int8Mac(simd=simd).latency == latency
+    assert Int8Mac().latency == INT8_MAC_LATENCY
 
 
 def test_back_to_back_sums_without_gaps():
@@ -89,14 +100,15 @@ def test_back_to_back_sums_without_gaps():
     assert results == {i: golden_dot(a, w) for i, (a, w) in enumerate(sums)}
 
 
+@pytest.mark.parametrize("simd", [1, 4])
 @pytest.mark.parametrize("a_value, w_value", [(-128, -128), (127, 127), (-128, 127), (127, -128)])
-def test_extremes_at_the_width_edge(a_value, w_value):
+def test_extremes_at_the_width_edge(a_value, w_value, simd):
     # A depth whose extreme sum needs every bit of acc_bits(depth), run at exactly that width.
     depth = 64
     width = acc_bits(depth)
     a = np.full(depth, a_value, np.int8)
     w = np.full(depth, w_value, np.int8)
-    results = run(Int8Mac(acc_width=width, depth=depth), schedule([(a, w)]))
+    results = run(Int8Mac(acc_width=width, simd=simd, depth=depth), schedule([(a, w)], simd))
     assert results == {0: golden_dot(a, w)}
 
 
@@ -113,7 +125,7 @@ def test_reset_in_the_middle_of_a_sum():
     rng = np.random.default_rng(3)
     sums = random_sums(rng, 6, 12)
     sums[2] = (np.full(10, 100, np.int8), np.full(10, 90, np.int8))
-    results = run(Int8Mac(), schedule(sums, rng, gap=0.2, reset_after=(2, 4)))
+    results = run(Int8Mac(), schedule(sums, 1, rng, gap=0.2, reset_after=(2, 4)))
     assert 2 not in results
     assert results == {i: golden_dot(a, w) for i, (a, w) in enumerate(sums) if i != 2}
 
@@ -150,7 +162,8 @@ def test_narrow_width_without_depth_wraps_like_twos_complement():
 
 
 @pytest.mark.parametrize("bad", [dict(acc_width=1), dict(acc_width=65), dict(acc_width=32.0),
-                                 dict(depth=0), dict(depth=-3), dict(depth=2.5)])
+                                 dict(depth=0), dict(depth=-3), dict(depth=2.5),
+                                 dict(simd=0), dict(simd=True), dict(simd=2.0)])
 def test_bad_parameters(bad):
     with pytest.raises(ValueError):
         Int8Mac(**bad)
