@@ -1,11 +1,17 @@
 """Amaranth gateware: every block a wiring.Component; imports only Amaranth."""
 
 from .binary_mvu import BinaryLane, BinaryMVU, binary_acc_width, threshold_layout
+from .int8_mac import Int8Mac, check_acc_width, int8_acc_bits
+from .int8_mvu import Int8Lane, Int8MVU, StreamDeserializer, StreamSerializer
 from .mvu import MatrixVectorEngine, fold_counts, lane_signature, stream_payload_shape
 from .popcount import Popcount
+from .requantize import QUANT_LAYOUT, REQUANT_LAYOUT, Requantizer
 
 __all__ = [
     "Popcount",
     "MatrixVectorEngine", "fold_counts", "lane_signature", "stream_payload_shape",
     "BinaryLane", "BinaryMVU", "binary_acc_width", "threshold_layout",
+    "Int8Mac", "int8_acc_bits", "check_acc_width",
+    "Requantizer", "QUANT_LAYOUT", "REQUANT_LAYOUT",
+    "Int8Lane", "Int8MVU", "StreamSerializer", "StreamDeserializer",
 ]
