@@ -3,8 +3,9 @@
 Runs the same random regression (bitmac.sim.regression: weight load, vectors, reload, more
 vectors, every output beat checked against the golden model, random stalls on every stream)
 on BinaryMVU in both simulators, in one run, and reports cycles/s, golden-checked MACs/s and
-the Verilator/Amaranth ratio. Times exclude the Verilator build and the simulator start-up
-(the bench measures inside the simulation loop). Writes bench/results/sim_speed.json.
+the Verilator/Amaranth ratio. Times exclude the Verilator build and the simulator start-up:
+both are timed inside the simulation, from the first stimulus to the last result. Writes
+bench/results/sim_speed.json.
 
     python bench/sim_speed.py [--vectors N] [--n-in ...]
 """
@@ -26,7 +27,7 @@ def main(argv=None):
     parser.add_argument("--n-out", type=int, default=32)
     parser.add_argument("--pe", type=int, default=8)
     parser.add_argument("--simd", type=int, default=64)
-    parser.add_argument("--vectors", type=int, default=40)
+    parser.add_argument("--vectors", type=int, default=300)
     parser.add_argument("--stall", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--output", type=Path,
