@@ -3,7 +3,7 @@ BinaryMVU against the golden models, plus the runner's own failure paths.
 
 Volume per run: binary acc 2 x 60 vectors of 300 x 32 and threshold 2 x 50 vectors of
 100 x 16 with a mid-run reset: about 1.3 million golden-checked binary MACs; Int8Mac: about
-100k golden-checked int8 MACs over two accumulator widths.
+60k golden-checked int8 MACs (1 and 8 products per cycle, two accumulator widths).
 """
 
 import pytest
@@ -46,14 +46,15 @@ def test_a_wrong_expectation_fails_and_names_the_beat():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("acc_width, max_depth", [(32, 48), (22, 64)])
-def test_int8_mac_verilog_matches_golden(acc_width, max_depth):
+@pytest.mark.parametrize("acc_width, simd, sums, max_depth", [(32, 1, 600, 48),
+                                                              (22, 8, 1500, 64)])
+def test_int8_mac_verilog_matches_golden(acc_width, simd, sums, max_depth):
     # 22 bits is int8_acc_bits(64): the narrowest accumulator allowed for 64-deep sums, which
-    # runs of -128 x -128 fill. 1800 sums of 1..max_depth products: about 50k MACs each.
-    result = _passed(run_bench(Int8Mac(acc_width, depth=max_depth), "int8_mac",
-                               {"sums": 1800, "max_depth": max_depth, "seed": acc_width,
-                                "stall": 0.3}))
-    assert result["macs"] >= 1800 * max_depth // 3
+    # runs of -128 x -128 fill. Sums of 1..max_depth products, not multiples of simd.
+    result = _passed(run_bench(Int8Mac(acc_width, simd=simd, depth=max_depth), "int8_mac",
+                               {"simd": simd, "sums": sums, "max_depth": max_depth,
+                                "seed": acc_width, "stall": 0.3}))
+    assert result["macs"] >= sums * max_depth // 3
 
 
 @pytest.mark.slow

@@ -1,13 +1,14 @@
 """cocotb bench: Int8Mac against ``golden.int8_gemm``.
 
-Sums of random length (1..``max_depth``) are fed one product per cycle with random bubbles on
-``valid``; the first product of each sum has ``clear`` high. Operands are random int8 with
+Sums of random length (1..``max_depth`` products) are fed ``simd`` products per cycle (the
+last chunk of a sum zero-padded) with random bubbles on ``valid``; the first chunk of each sum
+has ``clear`` high. Operands are random int8 with
 runs of the extremes (-128 x -128, -128 x 127, 127 x 127, zeros) mixed in. Every cycle with
-``acc_valid`` the running sum is compared, in order, with the golden value: the prefix sums
-of each dot product, computed by ``golden.int8_gemm`` on the prefix-masked operands (so
-int8_gemm's exact arithmetic is the reference, and the accumulator width must hold the sum).
+``acc_valid`` the running sum is compared, in order, with the golden value: the sum after
+each chunk, computed by ``golden.int8_gemm`` on the prefix-masked operands (so int8_gemm's
+exact arithmetic is the reference, and the accumulator width must hold the sum).
 
-Config: ``sums``, ``max_depth``, ``seed``, ``stall``.
+Config: ``simd``, ``sums``, ``max_depth``, ``seed``, ``stall``.
 """
 
 import cocotb
@@ -18,7 +19,7 @@ from bitmac import golden
 from .harness import BenchReport, ClockedLoop, InOrderScoreboard, codec_for, load_config, \
     stall_pattern
 
-__all__ = ["int8_mac_bench", "mac_operands"]
+__all__ = ["int8_mac_bench", "mac_operands", "chunk_sums"]
 
 _EXTREMES = np.array([[-128, -128], [-128, 127], [127, -128], [127, 127], [0, 0], [-1, -1]],
                      dtype=np.int8)
@@ -41,10 +42,11 @@ def mac_operands(rng, sums, max_depth):
     return pairs
 
 
-def prefix_sums(a, b):
-    """Running sums of a·b, one per product, from the golden GEMM on prefix-masked rows."""
-    depth = len(a)
-    rows = np.where(np.tri(depth, dtype=bool), a[None, :], 0).astype(np.int8)
+def chunk_sums(a, b, simd):
+    """Running sums of a·b after each chunk of ``simd`` products, from the golden GEMM on
+    prefix-masked rows."""
+    ends = np.minimum(np.arange(1, -(-len(a) // simd) + 1) * simd, len(a))
+    rows = np.where(np.arange(len(a))[None, :] < ends[:, None], a[None, :], 0).astype(np.int8)
     return golden.int8_gemm(rows, b[None, :])[:, 0]
 
 
@@ -80,14 +82,21 @@ class _MacAgent:
 async def int8_mac_bench(dut):
     config = load_config()
     rng = np.random.default_rng(config.get("seed", 0))
+    simd = config.get("simd", 1)
     scoreboard = InOrderScoreboard(codec_for(config, "acc"))
+    operand = codec_for(config, "a")
     products = []
     pairs = mac_operands(rng, config["sums"], config["max_depth"])
     for number, (a, b) in enumerate(pairs):
-        for step, value in enumerate(prefix_sums(a, b)):
-            products.append((int(a[step]), int(b[step]), 1 if step == 0 else 0))
-            scoreboard.expect(int(value), f"sum {number} product {step} "
-                                          f"({int(a[step])} x {int(b[step])})", macs=1)
+        for step, value in enumerate(chunk_sums(a, b, simd)):
+            chunk = slice(step * simd, (step + 1) * simd)
+            lanes_a = np.zeros(simd, dtype=np.int64)
+            lanes_b = np.zeros(simd, dtype=np.int64)
+            lanes_a[:len(a[chunk])], lanes_b[:len(b[chunk])] = a[chunk], b[chunk]
+            products.append((operand.encode(lanes_a.tolist()), operand.encode(lanes_b.tolist()),
+                             1 if step == 0 else 0))
+            scoreboard.expect(int(value), f"sum {number} chunk {step} (a {a[chunk].tolist()}, "
+                                          f"b {b[chunk].tolist()})", macs=len(a[chunk]))
     agent = _MacAgent(dut, products, scoreboard, stall_pattern(rng, config.get("stall", 0.2)))
     loop = ClockedLoop(dut, [agent])
     await loop.start()
