@@ -23,7 +23,7 @@ cycle counts divided by the achieved Fmax. No board is attached: nothing here ra
 
 import datetime
 import json
-import sys
+import re
 import time
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from .. import __version__
 from ..errors import BitmacError
 from ..golden import network
 from ..sim import digits, network_rtl
+from .build import DesignTooBigError
 from .registry import DEFAULT_BOARD, get_board
 
 __all__ = ["NetworkPipeline", "pipeline_timing", "run_compare", "write_report",
@@ -278,6 +279,11 @@ def run_compare(board=DEFAULT_BOARD, out_dir=DEFAULT_OUT, *, images=None, rtl=Tr
                 entry["build"] = {"status": "built", **_build_network(
                     kind, units, board, out_dir, timeout=build_timeout, progress=progress,
                     log=log)}
+            except DesignTooBigError as error:
+                entry["build"] = {"status": "does not fit", "reason": str(error),
+                                  **_needed(error, out_dir / "build" / kind,
+                                            f"{kind}_network", board)}
+                _say(log, f"compare: {kind} network does not fit: {error}")
             except BitmacError as error:
                 entry["build"] = {"status": "failed", "reason": str(error)}
                 _say(log, f"compare: {kind} build failed: {error}")
@@ -288,6 +294,54 @@ def run_compare(board=DEFAULT_BOARD, out_dir=DEFAULT_OUT, *, images=None, rtl=Tr
     announce(f"writing the report to {out_dir}")
     write_report(results, out_dir)
     return results
+
+
+# Synthesised cell types (Yosys netlist) per resource, iCE40 and ECP5.
+_NETLIST_CELLS = {"LUT": ("SB_LUT4", "LUT4"), "BRAM": ("SB_RAM40_4K", "DP16KD"),
+                  "DSP": ("SB_MAC16", "MULT18X18D")}
+_FF_PREFIXES = ("SB_DFF", "TRELLIS_FF")
+_OVERFLOW = re.compile(r"(\w+) \((\w+)\) overflowed: (\d+) used, (\d+) available")
+
+
+def netlist_cell_counts(path):
+    """Cell types of a Yosys JSON netlist counted through the hierarchy (from the top
+    module down), as a dict ``{cell type: count}``."""
+    modules = json.loads(Path(path).read_text())["modules"]
+    # Yosys writes attribute values as binary strings ("000...01").
+    top = next(name for name, module in modules.items()
+               if int(str(module.get("attributes", {}).get("top", "0")), 2))
+    counts = {}
+
+    def visit(name, times):
+        for cell in modules[name]["cells"].values():
+            kind = cell["type"]
+            # Primitive cells are black-box modules: count them, do not descend.
+            module = modules.get(kind)
+            if module is not None and "blackbox" not in module.get("attributes", {}):
+                visit(kind, times)
+            else:
+                counts[kind] = counts.get(kind, 0) + times
+
+    visit(top, 1)
+    return counts
+
+
+def _needed(error, build_dir, name, board):
+    """What a design that did not fit needs: the overflow nextpnr reported, and the DSP, BRAM,
+    LUT4 and flip-flop counts of the synthesised netlist."""
+    needed, synthesis = {}, {}
+    netlist = build_dir / f"{name}.json"
+    if netlist.exists():
+        counts = netlist_cell_counts(netlist)
+        for resource, cells in _NETLIST_CELLS.items():
+            synthesis[resource] = sum(counts.get(cell, 0) for cell in cells)
+        synthesis["FF"] = sum(n for cell, n in counts.items() if cell.startswith(_FF_PREFIXES))
+        needed.update({key: synthesis[key] for key in ("BRAM", "DSP", "FF")})
+    match = _OVERFLOW.search(str(error))
+    if match:
+        needed[match.group(1)] = int(match.group(3))
+    return {"needed": needed, "synthesis_cells": synthesis,
+            "available": dict(board.resources)}
 
 
 def _derive(entry):
@@ -305,6 +359,8 @@ def _derive(entry):
 def _metric(entry, key):
     build = entry.get("build") or {}
     if key in ("LUT", "FF", "BRAM", "DSP"):
+        if build.get("status") == "does not fit":
+            return None
         return (build.get("resources") or {}).get(key)
     if key == "fmax_mhz":
         return build.get("fmax_mhz")
@@ -365,10 +421,15 @@ def format_table(results):
             rtl_cells.append(rtl.get("status", "not run"))
     lines.append(f"| RTL vs golden (images) | | {rtl_cells[0]} | {rtl_cells[1]} | |")
     for key, label, fmt in _ROWS:
-        int8_value, binary_value = _metric(nets["int8"], key), _metric(nets["binary"], key)
+        cells = [_cell(_metric(nets[kind], key), fmt) for kind in ("int8", "binary")]
+        for index, kind in enumerate(("int8", "binary")):
+            build = nets[kind].get("build") or {}
+            if build.get("status") == "does not fit" and key in build.get("needed", {}):
+                available = build["available"].get(key)
+                cells[index] = (f"needs {build['needed'][key]:,}"
+                                + (f" of {available:,}" if available else ""))
         ratio = results["ratios"].get(key)
-        lines.append(f"| {label} | | {_cell(int8_value, fmt)} | {_cell(binary_value, fmt)} | "
-                     f"{_cell(ratio, '{:.2f}')} |")
+        lines.append(f"| {label} | | {cells[0]} | {cells[1]} | {_cell(ratio, '{:.2f}')} |")
     return "\n".join(lines)
 
 
@@ -383,6 +444,12 @@ def _build_notes(results):
                          f" ({'met' if build['timing_met'] else 'missed'}); the counts include "
                          f"the stimulus harness ({build['harness_stimulus_bits']} flip-flops "
                          f"and an XOR tree over the outputs); build {build['seconds']} s.")
+        elif build.get("status") == "does not fit":
+            needed = ", ".join(f"{key} {value:,}" for key, value in build["needed"].items())
+            notes.append(f"- {kind}: folding (pe, simd) per layer "
+                         f"{results['networks'][kind]['folding']}: does not fit the part. "
+                         f"{build['reason']}. Needed (nextpnr for the overflowing resource, "
+                         f"the synthesised netlist for the others): {needed}.")
         elif build:
             notes.append(f"- {kind}: build {build.get('status')}: {build.get('reason', '')}")
         else:
@@ -463,28 +530,32 @@ def _plots(results, out_dir):
     plt.close(figure)
 
     nets = results["networks"]
-    built = all((nets[k].get("build") or {}).get("status") == "built" for k in ("int8", "binary"))
-    if built:
+    statuses = [(nets[k].get("build") or {}).get("status") for k in ("int8", "binary")]
+    if all(status in ("built", "does not fit") for status in statuses):
         resources = ["LUT", "FF", "BRAM", "DSP"]
-        figure, axis = plt.subplots(figsize=(5.5, 3.2))
+        figure, axis = plt.subplots(figsize=(5.5, 3.4))
         width = 0.38
         positions = np.arange(len(resources))
         for offset, kind in ((-width / 2, "int8"), (width / 2, "binary")):
             build = nets[kind]["build"]
-            percent = [100 * build["resources"].get(r, 0) / build["available"][r]
+            fits = build["status"] == "built"
+            counts = build["resources"] if fits else build["needed"]
+            percent = [100 * counts.get(r, 0) / build["available"][r]
                        if build["available"].get(r) else 0 for r in resources]
-            bars = axis.bar(positions + offset, percent, width, label=kind, color=colours[kind])
-            axis.bar_label(bars, labels=[str(build["resources"].get(r, 0)) for r in resources],
-                           fontsize=8)
+            bars = axis.bar(positions + offset, percent, width, color=colours[kind],
+                            label=kind if fits else f"{kind} (needed: does not fit)",
+                            hatch=None if fits else "//", edgecolor="black" if not fits else None)
+            axis.bar_label(bars, labels=[str(counts.get(r, 0)) for r in resources], fontsize=8)
+        axis.axhline(100, color="black", linewidth=0.8, linestyle="--")
         axis.set_xticks(positions, resources)
         axis.set_ylabel(f"share of the {results['part']} (%)")
-        axis.set_title("Resources (labels: cells used)")
-        axis.legend()
+        axis.set_title("Resources (labels: cells)")
+        axis.legend(fontsize=8)
         figure.tight_layout()
         paths["resources"] = out_dir / "resources.png"
         figure.savefig(paths["resources"], dpi=120)
         plt.close(figure)
-
+    if all(status == "built" for status in statuses):
         figure, axes = plt.subplots(1, 3, figsize=(9, 3.2))
         for axis, (key, label) in zip(axes, [("fmax_mhz", "Fmax (MHz)"),
                                              ("inferences_per_second", "inferences / s"),
