@@ -1,12 +1,11 @@
 # amaranth: UnusedElaboratable=no
 """Host link end to end in simulation: HostLink (host driver) -> simulated serial line -> UART
--> HostLinkCore -> unit -> back, bit-exact with the golden models; rejected frames never
-executed."""
+-> HostLinkCore -> unit -> back, bit-exact with the golden models for BinaryMVU and Int8MVU;
+rejected frames never executed."""
 
 import numpy as np
 import pytest
-from amaranth.hdl import Module, Mux, Signal, signed
-from amaranth.lib import wiring
+from amaranth.hdl import Module, Signal
 from amaranth.sim import Simulator
 
 from bitmac import golden
@@ -16,47 +15,11 @@ from bitmac.boards.serial_sim import SimulatedSerial
 from bitmac.boards.top import BoardTop, make_board_top, uart_divisor
 from bitmac.hdl.binary_mvu import BinaryMVU
 from bitmac.hdl.hostlink import Command, HostLinkCore, Status, crc16_update, link_layout
-from bitmac.hdl.mvu import MatrixVectorEngine, lane_signature
+from bitmac.hdl.int8_mvu import Int8MVU
 
 CLK = 1_000_000
 BAUD = 250_000  # 4 clock cycles per bit keeps the simulation short
 TIMEOUT_CYCLES = 400
-
-
-class Int8DotLane(wiring.Component):
-    """Stand-in int8 lane (sum of int8 products into int32), latency 2."""
-
-    latency = 2
-
-    def __init__(self, simd):
-        self.simd = simd
-        super().__init__(lane_signature(simd=simd, a_shape=signed(8), w_shape=signed(8),
-                                        result_shape=signed(32)))
-
-    def elaborate(self, platform):
-        m = Module()
-        dot = Signal(signed(32))
-        valid, first, last = Signal(), Signal(), Signal()
-        acc = Signal(signed(32))
-        m.d.sync += [dot.eq(sum(self.activations[j] * self.weights[j]
-                                for j in range(self.simd))),
-                     valid.eq(self.valid), first.eq(self.first), last.eq(self.last)]
-        total = Mux(first, 0, acc) + dot
-        with m.If(valid):
-            m.d.sync += acc.eq(total)
-        m.d.sync += [self.result_valid.eq(valid & last), self.result.eq(total)]
-        return m
-
-
-class StandInInt8MVU(MatrixVectorEngine):
-    """An int8 matrix-vector unit in acc mode on the shared folding engine."""
-
-    mode = "acc"
-    acc_width = 32
-
-    def __init__(self, n_in, n_out, pe, simd):
-        super().__init__(n_in, n_out, pe, simd, a_shape=signed(8), w_shape=signed(8),
-                         lane=lambda: Int8DotLane(simd))
 
 
 def board(unit, **options):
@@ -165,19 +128,34 @@ def test_small_buffers_split_loads_and_runs_over_frames():
     assert np.array_equal(link.run(X), binary_expected(X, W))
 
 
-def test_int8_stand_in_acc_end_to_end():
+@pytest.mark.parametrize("mode", ["acc", "requant"])
+def test_int8_end_to_end(mode):
     rng = np.random.default_rng(4)
     n_in, n_out, pe, simd = 10, 4, 2, 4
-    unit = StandInInt8MVU(n_in, n_out, pe, simd)
+    # A 24-bit accumulator in acc mode: 3-byte output lanes, not a byte-aligned int32.
+    options = {"acc_width": 24} if mode == "acc" else {}
+    unit = Int8MVU(n_in, n_out, pe, simd, mode=mode, **options)
     top, link = board(unit)
     info = link.ident()
-    assert (info["kind"], info["beat_bytes"]) == ("int8", {"i": 4, "w": 4, "p": 0, "o": 8})
+    expected_bytes = {"i": 4, "w": 4, "p": 0, "o": 6} if mode == "acc" else \
+        {"i": 4, "w": 4, "p": 11, "o": 2}
+    assert (info["kind"], info["mode"], info["beat_bytes"]) == ("int8", mode, expected_bytes)
     W = rng.integers(-128, 128, (n_out, n_in), dtype=np.int8)
     W[0] = -128
     link.load_weights(W)
-    X = rng.integers(-128, 128, (4, n_in), dtype=np.int8)
+    X = rng.integers(-128, 128, (5, n_in), dtype=np.int8)
     X[0] = -128
-    assert np.array_equal(link.run(X), golden.int8_gemm(X, W))
+    X[1] = 127
+    if mode == "acc":
+        expected = golden.int8_gemm(X, W)
+    else:
+        multiplier, shift = golden.quantize_multiplier(
+            rng.uniform(0.5, 2.0, n_out) / (64.0 * np.sqrt(n_in)))
+        params = {"bias": rng.integers(-4096, 4096, n_out), "multiplier": multiplier,
+                  "shift": shift, "zero_point": rng.integers(-8, 9, n_out), "out_min": -20}
+        link.load_params(**params)
+        expected = golden.int8_dense(X, W, **params)
+    assert np.array_equal(link.run(X), expected)
 
 
 def test_corrupted_truncated_and_bad_frames_are_rejected_and_never_executed():
