@@ -33,7 +33,8 @@ def add_arguments(parser):
                                  f"{DEFAULT_PARAMS['binary'][key]}, int8 "
                                  f"{DEFAULT_PARAMS['int8'][key]})")
     parser.add_argument("--mode", default=None,
-                        help="binary unit output: acc (accumulators, default) or threshold")
+                        help="unit output: acc (accumulators, default); binary also threshold, "
+                             "int8 also requant")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                         help="any other unit constructor argument (integer or text); repeatable")
     parser.add_argument("--top", choices=TOPS, default="hostlink",
