@@ -58,12 +58,13 @@ class Int8Mac(wiring.Component):
     ``valid``. The sum wraps modulo ``2**acc_width`` (two's complement), like the DSP
     accumulators; pick ``acc_width >= int8_acc_bits(depth)`` so it never does.
 
-    Pipeline: operand registers, product registers, (for ``simd > 1``) a staging register and
-    ``ceil(log2(simd))`` registered adder-tree levels, accumulator. With ``simd=1`` this is exactly one DSP block per lane (see the module
+    Pipeline: operand registers, product registers, (for ``simd > 1``) two staging registers
+    (all three end up inside the DSP block) and ``ceil(log2(simd))`` registered adder-tree
+    levels, accumulator. With ``simd=1`` this is exactly one DSP block per lane (see the module
     docstring); with ``simd > 1`` each product is one DSP multiplier (operand and product
     registers absorbed) and the tree and accumulator are logic.
 
-    Latency: :attr:`latency` ``= 4 + ceil(log2(simd))`` cycles for ``simd > 1``, 3 for
+    Latency: :attr:`latency` ``= 5 + ceil(log2(simd))`` cycles for ``simd > 1``, 3 for
     ``simd=1``: ``acc``
     includes the products presented at cycle ``t`` from cycle ``t + latency`` on, and
     ``acc_valid`` is high in the cycle ``acc`` was updated. Throughput: ``simd`` products per
@@ -120,7 +121,7 @@ class Int8Mac(wiring.Component):
         """Cycles from operands presented to ``acc`` updated."""
         if self.simd == 1:
             return INT8_MAC_LATENCY
-        return INT8_MAC_LATENCY + 1 + self.tree_levels
+        return INT8_MAC_LATENCY + 2 + self.tree_levels
 
     def elaborate(self, platform):
         m = Module()
@@ -141,13 +142,16 @@ class Int8Mac(wiring.Component):
         terms = [data_reg(signed(16), f"product{i}") for i in range(simd)]
         m.d.sync += [term.eq(a * b) for term, a, b in zip(terms, a_regs, b_regs)]
         if simd > 1:
-            # One more register between the DSP outputs and the adder tree. Without it Yosys
-            # 0.70's ice40_dsp folds `product_i + product_j` into one SB_MAC16's post-adder and
-            # claims product_j's register twice, leaving the C/D input undriven: a wrong
-            # netlist (found by an equivalence check of the synthesized design).
-            staged = [data_reg(signed(16), f"staged{i}") for i in range(simd)]
-            m.d.sync += [reg.eq(term) for reg, term in zip(staged, terms)]
-            terms = staged
+            # Two more registers between the multipliers and the adder tree, so that every
+            # DSP block ends in its own output register and Yosys finds no adder to fold into
+            # it. With the adder reachable, Yosys 0.70's ice40_dsp folds
+            # `product_i + product_j` into one SB_MAC16's post-adder and takes product_j's
+            # register into two blocks: "Driver-driver conflict ... Resolved using constant",
+            # a netlist in which product_j is 0 (and half the DSP blocks vanish).
+            for stage in (1, 2):
+                staged = [data_reg(signed(16), f"staged{stage}_{i}") for i in range(simd)]
+                m.d.sync += [reg.eq(term) for reg, term in zip(staged, terms)]
+                terms = staged
 
         # Adder tree, one register per level; an odd term passes through its level.
         for level in range(self.tree_levels):

@@ -35,10 +35,10 @@ class Int8Lane(wiring.Component):
     An :class:`~bitmac.hdl.int8_mac.Int8Mac` sums the ``simd`` products of each synapse fold
     into the neuron's accumulator (``first`` clears it). In ``"requant"`` mode the neuron's
     parameters, captured with its last fold, leave with the accumulator: they wait in a small
-    ring of ``(latency - 1) // synapse_folds + 1`` registers (one when ``SF >= latency``), as
-    many neurons as can be in flight.
+    ring of :attr:`param_slots` registers (one when ``SF >= Int8Mac.latency``), as many
+    neurons as can be in flight. The result is registered (out of the DSP block).
 
-    Latency: ``Int8Mac.latency`` (3 for ``simd=1``, ``4 + ceil(log2(simd))`` otherwise);
+    Latency: ``Int8Mac.latency + 1`` (4 for ``simd=1``, ``6 + ceil(log2(simd))`` otherwise);
     one fold per cycle.
 
     Parameters
@@ -63,12 +63,14 @@ class Int8Lane(wiring.Component):
 
     @property
     def latency(self):
-        return self._mac.latency
+        return self._mac.latency + 1
 
     @property
     def param_slots(self):
-        """Registers holding the parameters of neurons in flight (requant mode)."""
-        return (self.latency - 1) // self._sf + 1
+        """Registers holding the parameters of neurons in flight (requant mode): a neuron's
+        parameters are written at its last fold and read ``Int8Mac.latency`` cycles later,
+        while a new neuron can end every ``synapse_folds`` cycles."""
+        return (self._mac.latency - 1) // self._sf + 1
 
     def elaborate(self, platform):
         m = Module()
@@ -85,14 +87,19 @@ class Int8Lane(wiring.Component):
             delayed = Signal(name=f"last_{stage + 1}")
             m.d.sync += delayed.eq(last)
             last = delayed
-        m.d.comb += self.result_valid.eq(mac.acc_valid & last)
+        # The result is registered out of the DSP block: its output routing is slow on
+        # iCE40, and the engine's output stream (and whatever follows it) starts here.
+        done = Signal()
+        m.d.comb += done.eq(mac.acc_valid & last)
+        m.d.sync += self.result_valid.eq(done)
 
         if self._mode == "acc":
-            m.d.comb += self.result.eq(mac.acc)
+            with m.If(done):
+                m.d.sync += self.result.eq(mac.acc)
             return m
 
         # Requant mode: a ring of parameter registers, written at each neuron's last fold
-        # and read, in the same order, when its accumulator is ready.
+        # and read, in the same order, when its accumulator is done.
         slots = [Signal(QUANT_LAYOUT, name=f"param_slot{i}", reset_less=True)
                  for i in range(self.param_slots)]
         write_index = Signal(range(len(slots)))
@@ -103,14 +110,17 @@ class Int8Lane(wiring.Component):
                     with m.Case(index):
                         m.d.sync += slot.eq(self.param)
             m.d.sync += write_index.eq(_wrap_increment(write_index, len(slots)))
-        with m.If(self.result_valid):
-            m.d.sync += read_index.eq(_wrap_increment(read_index, len(slots)))
         current = Signal(QUANT_LAYOUT)
         with m.Switch(read_index):
             for index, slot in enumerate(slots):
                 with m.Case(index):
                     m.d.comb += current.eq(slot)
-        m.d.comb += [self.result.acc.eq(mac.acc), self.result.quant.eq(current)]
+        with m.If(done):
+            m.d.sync += [
+                self.result.acc.eq(mac.acc),
+                self.result.quant.eq(current),
+                read_index.eq(_wrap_increment(read_index, len(slots))),
+            ]
         return m
 
 

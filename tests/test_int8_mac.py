@@ -37,7 +37,7 @@ def schedule(sums, simd=1, rng=None, gap=0.0, reset_after=None):
             if reset_after == (index, j):
                 cycles.append(dict(idle, reset=1))
                 break
-    return cycles + [idle] * (4 + simd.bit_length())
+    return cycles + [idle] * (5 + simd.bit_length())
 
 
 def run(dut, cycles):
@@ -87,7 +87,7 @@ def test_random_sums_with_gaps(simd):
     assert results == {i: golden_dot(a, w) for i, (a, w) in enumerate(sums)}
 
 
-@pytest.mark.parametrize("simd, latency", [(1, 3), (2, 5), (3, 6), (4, 6), (5, 7), (8, 7)])
+@pytest.mark.parametrize("simd, latency", [(1, 3), (2, 6), (3, 7), (4, 7), (5, 8), (8, 8)])
 def test_latency(simd, latency):
     assert Int8Mac(simd=simd).latency == latency
     assert Int8Mac().latency == INT8_MAC_LATENCY

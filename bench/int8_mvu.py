@@ -1,0 +1,239 @@
+"""Int8MVU alone on iCE40UP5K (iCEBreaker) and ECP5-85F (ULX3S): cost and speed per point, and
+the binary/int8 MACs-per-second ratio on the same part.
+
+Each point wraps ``Int8MVU(n_in, n_out, pe, simd, mode)`` in the stimulus harness
+(:class:`bitmac.boards.harness.StimulusHarness`: every input bit from an LFSR-fed chain, every
+output bit XOR-folded into one pin, so nothing is optimised away), places and routes it with
+YoWASP Yosys + nextpnr through :func:`bitmac.boards.build.build` (DSP inference on, a timeout
+per build), and reports logic cells / LUT4s, flip-flops, block RAM, DSP blocks, Fmax, int8 MACs
+per cycle (``pe * simd``), MACs per DSP and GMAC/s at Fmax. The matrix of every point is
+``(16 * pe, 16 * simd)`` (16 neuron folds x 16 synapse folds), as in bench/binary_mvu.py.
+Figures include the harness (its stimulus flip-flops and the XOR fold).
+
+The headline ratio: the best binary GMAC/s on the same board (bench/results/binary_mvu.json
+when the binary bench has measured that board; otherwise its smallest default point is built
+here, in the same run) over the best int8 GMAC/s of this run.
+
+    python bench/int8_mvu.py [--board icebreaker ulx3s-85f] [--points 8x1 16x8r32]
+                             [--timeout 1500] [--quick]
+
+A point is ``PExSIMD`` (acc mode) or ``PExSIMDrN`` (requant mode, shared requantizer with
+``requant_mul_cycles=N``). Writes bench/results/int8_mvu.json (one entry per point, including
+failures and timeouts, and the ratio per board).
+"""
+
+import argparse
+import importlib.util
+import json
+import platform as host_platform
+import sys
+import time
+from pathlib import Path
+
+from bitmac.boards.build import BuildError, build
+from bitmac.boards.harness import StimulusHarness
+from bitmac.boards.registry import get_board
+from bitmac.hdl.int8_mvu import Int8MVU
+
+HERE = Path(__file__).parent
+RESULTS = HERE / "results" / "int8_mvu.json"
+BINARY_RESULTS = HERE / "results" / "binary_mvu.json"
+
+# Design clock asked of the PLL: the issue's targets (nextpnr then reports what it reached).
+TARGET_MHZ = {"icebreaker": 60.0, "ulx3s-85f": 100.0}
+
+DEFAULT_POINTS = {
+    # UP5K: 8 SB_MAC16. 8x1: one whole MAC (multiplier, adder, accumulator) per DSP; 4x2:
+    # DSP multipliers with a logic adder tree; 8x1r32: requant mode, DSP-free requantizer.
+    "icebreaker": ["8x1", "4x2", "8x1r32"],
+    # ECP5-85F: 156 MULT18X18D (18x18). 128 MACs/cycle in three shapes, one requant point.
+    "ulx3s-85f": ["16x8", "32x4", "8x16", "16x8r4"],
+}
+QUICK_POINTS = {"icebreaker": ["8x1"], "ulx3s-85f": ["16x8"]}
+
+FOLDS = 16
+
+
+def parse_point(text):
+    """``"16x8"`` -> (16, 8, "acc", 1); ``"8x1r32"`` -> (8, 1, "requant", 32)."""
+    try:
+        pe, rest = text.lower().split("x")
+        simd, marker, cycles = rest.partition("r")
+        point = (int(pe), int(simd), "requant" if marker else "acc", int(cycles or 1))
+    except ValueError:
+        raise ValueError(f"a point is PExSIMD or PExSIMDrN (requant, N-cycle multiply), "
+                         f"not {text!r}")
+    return point
+
+
+def point_name(pe, simd, mode, mul_cycles):
+    return f"{pe}x{simd}" + (f"r{mul_cycles}" if mode == "requant" else "")
+
+
+def measure(board_name, pe, simd, mode, mul_cycles, *, timeout, build_root):
+    board = get_board(board_name)
+    n_in, n_out = FOLDS * simd, FOLDS * pe
+    unit = Int8MVU(n_in, n_out, pe, simd, mode,
+                   requant_mul_cycles=mul_cycles if mode == "requant" else 1)
+    harness = StimulusHarness(unit, pin=board.status_pin)
+    name = f"i8mvu_{point_name(pe, simd, mode, mul_cycles)}"
+    entry = {
+        "board": board.name, "part": board.part, "point": point_name(pe, simd, mode, mul_cycles),
+        "pe": pe, "simd": simd, "mode": mode,
+        "requant_mul_cycles": mul_cycles if mode == "requant" else None,
+        "n_in": n_in, "n_out": n_out, "macs_per_cycle": pe * simd,
+        "target_mhz": TARGET_MHZ.get(board.name),
+        "harness_stimulus_bits": harness.stimulus_bits,
+        "harness_observed_bits": harness.observed_bits,
+    }
+    start = time.monotonic()
+    try:
+        result = build(harness, board, name=name, build_dir=build_root / board.name / name,
+                       clock_hz=(TARGET_MHZ.get(board.name) or 0) * 1e6 or None,
+                       dsp=True, timeout=timeout, progress=True, allow_timing_fail=True,
+                       design_info={"design": "Int8MVU", "pe": pe, "simd": simd, "mode": mode,
+                                    "n_in": n_in, "n_out": n_out})
+    except (BuildError, ValueError) as error:
+        entry.update(status="failed", error=str(error),
+                     seconds=round(time.monotonic() - start, 1))
+        return entry
+    report = result.report
+    resources = report["resources"]
+    # Yosys 0.70's ice40_dsp can emit a wrong netlist when it folds an adder into a DSP
+    # block (two blocks claiming one register, one driver replaced by a constant); it warns.
+    log = build_root / board.name / name / f"{name}.rpt"
+    conflicts = log.read_text(errors="replace").count("Driver-driver conflict") \
+        if log.exists() else None
+    fmax = min(clock["fmax_mhz"] for clock in report["clocks"]) if report["clocks"] else None
+    dsps = resources.get("DSP", {}).get("used")
+    entry.update(
+        status="ok",
+        luts=resources.get("LUT", {}).get("used"), ffs=resources.get("FF", {}).get("used"),
+        bram=resources.get("BRAM", {}).get("used"),
+        dsp=dsps, dsp_available=resources.get("DSP", {}).get("available"),
+        lut_cell=resources.get("LUT", {}).get("cell"),
+        luts_available=resources.get("LUT", {}).get("available"),
+        fmax_mhz=fmax, timing_met=report["timing_met"],
+        gmacs=round(pe * simd * fmax / 1e3, 3) if fmax else None,
+        macs_per_dsp=round(pe * simd / dsps, 2) if dsps else None,
+        driver_conflicts=conflicts,
+        seconds=round(time.monotonic() - start, 1),
+        report=str(result.report_json),
+    )
+    if conflicts:
+        entry.update(status="failed", error=f"Yosys reported {conflicts} driver-driver "
+                                            f"conflicts: the netlist is wrong")
+    return entry
+
+
+def _binary_bench():
+    # bench/ is a folder of scripts, not a package: load the binary bench by path.
+    spec = importlib.util.spec_from_file_location("bench_binary_mvu", HERE / "binary_mvu.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def binary_reference(board_name, *, timeout, build_root):
+    """The best binary point on ``board_name``: from binary_mvu.json, else built now."""
+    if BINARY_RESULTS.exists():
+        points = [p for p in json.loads(BINARY_RESULTS.read_text()).get("points", [])
+                  if p.get("board") == board_name and p.get("status") == "ok"
+                  and p.get("gmacs")]
+        if points:
+            best = max(points, key=lambda p: p["gmacs"])
+            return dict(best, source=str(BINARY_RESULTS.relative_to(HERE.parent)))
+    binary = _binary_bench()
+    pe, simd, spram = binary.parse_point(binary.QUICK_POINTS[board_name][0])
+    print(f"== {board_name}: binary reference pe={pe} simd={simd}", file=sys.stderr)
+    entry = binary.measure(board_name, pe, simd, spram, timeout=timeout, build_root=build_root)
+    return dict(entry, source="built in this run")
+
+
+def headline(board_name, entries, binary):
+    """binary GMAC/s over int8 GMAC/s, best point of each on one board."""
+    int8 = [e for e in entries if e["board"] == board_name and e["status"] == "ok"
+            and e.get("gmacs")]
+    if not int8 or not binary or binary.get("status") != "ok" or not binary.get("gmacs"):
+        return None
+    best = max(int8, key=lambda e: e["gmacs"])
+    return {
+        "board": board_name,
+        "int8_point": best["point"], "int8_gmacs": best["gmacs"],
+        "binary_point": f"{binary['pe']}x{binary['simd']}", "binary_gmacs": binary["gmacs"],
+        "binary_source": binary["source"],
+        "binary_over_int8": round(binary["gmacs"] / best["gmacs"], 1),
+    }
+
+
+def format_table(entries):
+    header = (f"{'board':<11}{'point':>9}{'mode':>8}{'MAC/cyc':>8}{'LUT':>7}{'FF':>7}"
+              f"{'BRAM':>5}{'DSP':>5}{'MAC/DSP':>8}{'Fmax':>8}{'GMAC/s':>8}  status")
+    lines = [header, "-" * len(header)]
+    for e in entries:
+        def cell(key, width, fmt="{}"):
+            value = e.get(key)
+            return f"{'-' if value is None else fmt.format(value):>{width}}"
+        lines.append(f"{e['board']:<11}{e['point']:>9}{e['mode']:>8}{e['macs_per_cycle']:>8}"
+                     f"{cell('luts', 7)}{cell('ffs', 7)}{cell('bram', 5)}{cell('dsp', 5)}"
+                     f"{cell('macs_per_dsp', 8)}{cell('fmax_mhz', 8, '{:.1f}')}"
+                     f"{cell('gmacs', 8)}  "
+                     + (e["status"] + ("" if e.get("timing_met", True) else " (below target)")
+                        if e["status"] == "ok" else f"{e['status']}: {e.get('error')}"))
+    return "\n".join(lines)
+
+
+def format_ratios(ratios):
+    lines = []
+    for r in ratios:
+        lines.append(f"{r['board']}: binary {r['binary_point']} {r['binary_gmacs']} GMAC/s / "
+                     f"int8 {r['int8_point']} {r['int8_gmacs']} GMAC/s = "
+                     f"{r['binary_over_int8']}x  (binary from {r['binary_source']})")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--board", nargs="+", default=list(DEFAULT_POINTS),
+                        choices=list(DEFAULT_POINTS))
+    parser.add_argument("--points", nargs="+", help="PExSIMD[rN] points (default: per board)")
+    parser.add_argument("--timeout", type=float, default=1500,
+                        help="seconds per build (default 1500)")
+    parser.add_argument("--quick", action="store_true", help="one small point per board")
+    parser.add_argument("--build-dir", type=Path, default=Path("build/bench_int8_mvu"))
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+
+    entries, ratios = [], []
+    for board in args.board:
+        points = args.points or (QUICK_POINTS if args.quick else DEFAULT_POINTS)[board]
+        for text in points:
+            pe, simd, mode, mul_cycles = parse_point(text)
+            print(f"== {board}: int8 {text}", file=sys.stderr)
+            entries.append(measure(board, pe, simd, mode, mul_cycles, timeout=args.timeout,
+                                   build_root=args.build_dir))
+            print(format_table(entries[-1:]).splitlines()[-1], file=sys.stderr)
+        ratio = headline(board, entries,
+                         binary_reference(board, timeout=args.timeout,
+                                          build_root=args.build_dir))
+        if ratio:
+            ratios.append(ratio)
+    print(format_table(entries))
+    print(format_ratios(ratios))
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    previous = json.loads(args.output.read_text()) if args.output.exists() else {}
+    # Points measured earlier (other boards or points) are kept; re-measured ones replaced.
+    merged = {f"{e['board']}:{e['point']}": e for e in previous.get("points", [])}
+    merged.update({f"{e['board']}:{e['point']}": e for e in entries})
+    merged_ratios = {r["board"]: r for r in previous.get("ratios", [])}
+    merged_ratios.update({r["board"]: r for r in ratios})
+    args.output.write_text(json.dumps({
+        "bench": "int8_mvu", "folds": FOLDS, "host": host_platform.platform(),
+        "points": list(merged.values()), "ratios": list(merged_ratios.values())},
+        indent=2) + "\n")
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0 if all(e["status"] == "ok" for e in entries) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
