@@ -60,16 +60,18 @@ def parse_point(text):
     return point
 
 
-def measure(board_name, pe, simd, spram_pes, *, timeout, build_root):
+def measure(board_name, pe, simd, spram_pes, *, timeout, build_root, stage_levels):
     board = get_board(board_name)
     n_in, n_out = FOLDS * simd, FOLDS * pe
     styles = [None] * (pe - spram_pes) + ["huge"] * spram_pes
-    unit = BinaryMVU(n_in, n_out, pe, simd, "acc", weight_ram_style=styles)
-    harness = StimulusHarness(unit, pin=board.status_pin)
+    unit = BinaryMVU(n_in, n_out, pe, simd, "acc", weight_ram_style=styles,
+                     stage_levels=stage_levels)
+    harness = StimulusHarness(unit, pin=board.status_pin, pipelined_fold=True)
     name = f"bmvu_{pe}x{simd}" + (f"s{spram_pes}" if spram_pes else "")
     entry = {
         "board": board.name, "part": board.part, "pe": pe, "simd": simd,
         "spram_pes": spram_pes, "n_in": n_in, "n_out": n_out, "mode": "acc",
+        "stage_levels": stage_levels, "lane_latency": unit.lane_latency,
         "macs_per_cycle": pe * simd, "target_mhz": TARGET_MHZ.get(board.name),
         "harness_stimulus_bits": harness.stimulus_bits,
         "harness_observed_bits": harness.observed_bits,
@@ -129,6 +131,8 @@ def main(argv=None):
     parser.add_argument("--timeout", type=float, default=1500,
                         help="seconds per build (default 1500)")
     parser.add_argument("--quick", action="store_true", help="one small point per board")
+    parser.add_argument("--stage-levels", type=int, default=1,
+                        help="popcount levels between registers (default 1: every level)")
     parser.add_argument("--build-dir", type=Path, default=Path("build/bench_binary_mvu"))
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -140,7 +144,7 @@ def main(argv=None):
             pe, simd, spram = parse_point(text)
             print(f"== {board}: pe={pe} simd={simd} spram_pes={spram}", file=sys.stderr)
             entries.append(measure(board, pe, simd, spram, timeout=args.timeout,
-                                   build_root=args.build_dir))
+                                   build_root=args.build_dir, stage_levels=args.stage_levels))
             print(format_table(entries[-1:]).splitlines()[-1], file=sys.stderr)
     print(format_table(entries))
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -48,6 +48,9 @@ class StimulusHarness(wiring.Component):
         The design under measurement; it must run in the ``sync`` domain.
     valid : str
         ``"always"`` or ``"random"``.
+    pipelined_fold : bool
+        Register the XOR fold every 4 bits (``log4(n)`` cycles), so that a wide unit's
+        outputs do not limit the measured Fmax.
     pin : tuple of (str, int, str or None), optional
         Platform resource and subsignal (e.g. ``("led", 0, None)``, ``("rgb_led", 0, "g")``)
         driven by ``fold`` when elaborated for a board;
@@ -63,7 +66,7 @@ class StimulusHarness(wiring.Component):
         Number of output bits folded.
     """
 
-    def __init__(self, unit, *, valid="always", pin=None):
+    def __init__(self, unit, *, valid="always", pin=None, pipelined_fold=False):
         if not isinstance(unit, wiring.Component):
             raise TypeError(f"StimulusHarness needs a wiring.Component, not {unit!r}")
         if valid not in VALID_MODES:
@@ -71,6 +74,8 @@ class StimulusHarness(wiring.Component):
         self.unit = unit
         self.valid = valid
         self.pin = pin
+        # Registered XOR of 4 bits per level, so a wide unit's fold never limits Fmax.
+        self.pipelined_fold = pipelined_fold
         self._inputs, self._valids, self._readies, self._outputs = [], [], [], []
         for path, member, value in unit.signature.flatten(unit):
             parent = _parent(unit, path[:-1])
@@ -118,7 +123,13 @@ class StimulusHarness(wiring.Component):
         for ready in self._readies:
             m.d.comb += ready.eq(1)
 
-        m.d.sync += self.fold.eq(Cat(*self._outputs).xor())
+        bits = list(Cat(*self._outputs))
+        while self.pipelined_fold and len(bits) > 4:
+            level = [Signal(name=f"fold_l{len(bits)}_{i}") for i in range(0, len(bits), 4)]
+            for index, reg in enumerate(level):
+                m.d.sync += reg.eq(Cat(*bits[4 * index:4 * index + 4]).xor())
+            bits = level
+        m.d.sync += self.fold.eq(Cat(*bits).xor())
 
         if platform is not None and self.pin is not None:
             name, number, subsignal = self.pin

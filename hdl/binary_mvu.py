@@ -90,7 +90,8 @@ class BinaryLane(wiring.Component):
             if self._sf == 1:
                 m.d.sync += count.eq(popcount.count)
             else:
-                m.d.sync += count.eq(Mux(first, 0, count) + popcount.count)
+                # The mux after the adder merges into the adder's LUTs (one LUT4 per bit).
+                m.d.sync += count.eq(Mux(first, popcount.count, count + popcount.count))
         m.d.sync += done.eq(valid & last)
         if param is not None:
             param_q = Signal(threshold_layout(self._acc_width), reset_less=True)
@@ -123,7 +124,10 @@ class BinaryMVU(MatrixVectorEngine):
     mode : "acc" or "threshold"
         Output signed accumulators or one bit per neuron.
     stage_levels : int or None
-        Popcount adder-tree levels between registers (``None``: combinational popcount).
+        Popcount adder-tree levels between registers (``None``: combinational popcount). The
+        default 1 registers every level: on LUT4 fabrics each register sits in the logic cell
+        of the LUT that feeds it, so it adds latency but no logic cells, and it takes the
+        long routes from the shared input buffer out of the adder paths.
     weight_ram_style : str, sequence or None
         Yosys ``ram_style`` of the weight memories, for all or per PE (see
         :class:`~bitmac.hdl.mvu.MatrixVectorEngine`).
@@ -153,7 +157,7 @@ class BinaryMVU(MatrixVectorEngine):
     back-to-back vectors and no bubble when all streams flow.
     """
 
-    def __init__(self, n_in, n_out, pe, simd, mode="acc", *, stage_levels=2,
+    def __init__(self, n_in, n_out, pe, simd, mode="acc", *, stage_levels=1,
                  weight_ram_style=None):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")

@@ -95,6 +95,17 @@ __all__ = ["MatrixVectorEngine", "fold_counts", "lane_signature", "stream_payloa
 _NO_RW_CHECK = {"no_rw_check": 1}
 
 
+class _LoadWrite:
+    """Registered write of one load stream into the per-PE memories."""
+
+    def __init__(self, *, enable, addr, data, loading):
+        self.enable, self.addr, self.data, self.loading = enable, addr, data, loading
+
+    def connect_write_port(self, m, port, index):
+        m.d.comb += [port.addr.eq(self.addr), port.data.eq(self.data),
+                     port.en.eq(self.enable[index])]
+
+
 def _registered_read(m, memory, addr, en, name):
     """Synchronous, non-transparent read of ``memory`` written as an asynchronous port plus a
     reset-less register. Yosys merges the two into the block RAM's own read port and then
@@ -178,9 +189,7 @@ class MatrixVectorEngine(wiring.Component):
         Values stored in the padding lanes of the last synapse fold.
     weight_ram_style : str, sequence of str or None
         Yosys ``ram_style`` attribute of the weight memories: one for all PEs or one per PE
-        (``None`` entries leave the choice to Yosys), e.g. ``"huge"`` to put a PE's weights in
-        iCE40UP5K single-port SPRAM (with ``synth_ice40 -spram``). The weight memories have
-        one address shared by reads and writes, so single-port RAMs can hold them.
+        (``None`` entries leave the choice to Yosys), e.g. ``"logic"`` or ``"block"``.
 
     Attributes
     ----------
@@ -264,6 +273,51 @@ class MatrixVectorEngine(wiring.Component):
         m.d.comb += result.eq(Mux(is_last_chunk, padded, bits))
         return result
 
+    def _load(self, m, load_stream, chunks, buffer_empty, *, pad=None):
+        """Accept a load of ``n_out * chunks`` beats (neuron-major, then chunk) on
+        ``load_stream`` and write it one cycle later (registered address, data and per-PE
+        write enable keep the stream's handshake out of the block RAMs' timing paths)."""
+        nf, pe = self._nf, self._pe
+        chunk = Signal((chunks - 1).bit_length())
+        neuron_pe = Signal(range(pe))
+        row = Signal(range(nf * chunks))          # (n // pe) * chunks
+        open_load = Signal()                      # some beats of a load accepted, not all
+        pending = Signal()                        # an accepted beat is written this cycle
+        beat = Signal()
+        m.d.comb += [
+            load_stream.ready.eq(open_load | buffer_empty),
+            beat.eq(load_stream.valid & load_stream.ready),
+        ]
+        payload = load_stream.payload
+        if pad is not None:
+            payload = self._padded(m, payload, chunk == chunks - 1, self._w_shape, pad,
+                                   "load_padded")
+        write = _LoadWrite(
+            enable=Signal(pe),
+            addr=Signal(range(nf * chunks), reset_less=True),
+            data=Signal(len(Value.cast(payload)), reset_less=True),
+            loading=Signal())
+        m.d.sync += [write.enable.eq(Mux(beat, 1 << neuron_pe, 0)), pending.eq(beat)]
+        last_chunk, last_pe = chunk == chunks - 1, neuron_pe == pe - 1
+        with m.If(beat):
+            m.d.sync += [write.addr.eq(row + chunk), write.data.eq(payload),
+                         open_load.eq(~(last_chunk & last_pe & (row == (nf - 1) * chunks)))]
+            with m.If(last_chunk):
+                m.d.sync += chunk.eq(0)
+                with m.If(last_pe):
+                    m.d.sync += neuron_pe.eq(0)
+                    with m.If(row == (nf - 1) * chunks):
+                        m.d.sync += row.eq(0)
+                    with m.Else():
+                        m.d.sync += row.eq(row + chunks)
+                with m.Else():
+                    m.d.sync += neuron_pe.eq(neuron_pe + 1)
+            with m.Else():
+                m.d.sync += chunk.eq(chunk + 1)
+        # No vector is issued until the last beat has been written.
+        m.d.comb += write.loading.eq(open_load | pending)
+        return write
+
     def elaborate(self, platform):
         m = Module()
         nf, sf, pe, simd = self._nf, self._sf, self._pe, self._simd
@@ -304,65 +358,20 @@ class MatrixVectorEngine(wiring.Component):
         buffer_empty = Signal()
         m.d.comb += buffer_empty.eq((full == 0) & (wr_idx == 0))
 
-        # ---- weight load: w_stream -> one memory per PE ----
-        is_row = Signal(range(nf * sf))      # weight row f * SF + s being issued
-        ld_s = Signal(sf_bits)
-        ld_p = Signal(range(pe))
-        ld_row = Signal(range(nf * sf))       # (n // pe) * SF
-        w_loading = Signal()
-        w_beat = Signal()
-        m.d.comb += [
-            w_loading.eq((ld_s != 0) | (ld_p != 0) | (ld_row != 0)),
-            self.w_stream.ready.eq(w_loading | buffer_empty),
-            w_beat.eq(self.w_stream.valid & self.w_stream.ready),
-        ]
-        w_data = self._padded(m, self.w_stream.payload, ld_s == sf - 1, self._w_shape,
-                              self._pad_weight, "w_padded")
-        with m.If(w_beat):
-            with m.If(ld_s == sf - 1):
-                m.d.sync += ld_s.eq(0)
-                with m.If(ld_p == pe - 1):
-                    m.d.sync += ld_p.eq(0)
-                    with m.If(ld_row == (nf - 1) * sf):
-                        m.d.sync += ld_row.eq(0)
-                    with m.Else():
-                        m.d.sync += ld_row.eq(ld_row + sf)
-                with m.Else():
-                    m.d.sync += ld_p.eq(ld_p + 1)
-            with m.Else():
-                m.d.sync += ld_s.eq(ld_s + 1)
-        # Loads and issue never overlap, so one address serves both (single-port RAM fits).
-        w_addr = Signal(range(nf * sf))
-        m.d.comb += w_addr.eq(Mux(w_loading | buffer_empty, ld_row + ld_s, is_row))
-
-        # ---- optional per-neuron parameters: param stream -> one memory per PE ----
-        p_loading = Signal()
+        # ---- loads: weights (SF beats per neuron) and optional per-neuron parameters ----
+        weight_load = self._load(m, self.w_stream, sf, buffer_empty, pad=self._pad_weight)
+        loading = weight_load.loading
         if self._param_shape is not None:
-            p_stream = getattr(self, self._param_port)
-            pl_p = Signal(range(pe))
-            pl_f = Signal(range(nf))
-            p_beat = Signal()
-            m.d.comb += [
-                p_loading.eq((pl_p != 0) | (pl_f != 0)),
-                p_stream.ready.eq(p_loading | buffer_empty),
-                p_beat.eq(p_stream.valid & p_stream.ready),
-            ]
-            with m.If(p_beat):
-                with m.If(pl_p == pe - 1):
-                    m.d.sync += pl_p.eq(0)
-                    with m.If(pl_f == nf - 1):
-                        m.d.sync += pl_f.eq(0)
-                    with m.Else():
-                        m.d.sync += pl_f.eq(pl_f + 1)
-                with m.Else():
-                    m.d.sync += pl_p.eq(pl_p + 1)
+            param_load = self._load(m, getattr(self, self._param_port), 1, buffer_empty)
+            loading = loading | param_load.loading
 
         # ---- issue: replay the buffered vector for every neuron fold ----
         rd_bank = Signal()
+        is_row = Signal(range(nf * sf))      # weight row f * SF + s being issued
         is_s = Signal(sf_bits)
         is_f = Signal(range(nf))
         can_issue = Signal()
-        m.d.comb += can_issue.eq(Mux(rd_bank, full[1], full[0]) & ~w_loading & ~p_loading)
+        m.d.comb += can_issue.eq(Mux(rd_bank, full[1], full[0]) & ~loading)
         vector_done = Signal()               # this cycle issues a vector's last fold
         m.d.comb += vector_done.eq(advance & can_issue & (is_s == sf - 1) & (is_f == nf - 1))
         with m.If(advance & can_issue):
@@ -397,13 +406,8 @@ class MatrixVectorEngine(wiring.Component):
             attrs = dict(_NO_RW_CHECK) if style is None else {**_NO_RW_CHECK, "ram_style": style}
             wmem = Memory(shape=w_width, depth=nf * sf, init=[], attrs=attrs)
             m.submodules[f"weights{index}"] = wmem
-            wmem_w = wmem.write_port()
-            m.d.comb += [
-                wmem_w.addr.eq(w_addr),
-                wmem_w.data.eq(w_data),
-                wmem_w.en.eq(w_beat & (ld_p == index)),
-            ]
-            weights = _registered_read(m, wmem, w_addr, advance, f"weights{index}_data")
+            weight_load.connect_write_port(m, wmem.write_port(), index)
+            weights = _registered_read(m, wmem, is_row, advance, f"weights{index}_data")
             lane = self._lanes[index]
             m.submodules[f"lane{index}"] = EnableInserter(advance)(lane)
             m.d.comb += [
@@ -416,11 +420,8 @@ class MatrixVectorEngine(wiring.Component):
             if self._param_shape is not None:
                 pmem = Memory(shape=self._param_shape, depth=nf, init=[], attrs=_NO_RW_CHECK)
                 m.submodules[f"params{index}"] = pmem
-                pmem_w = pmem.write_port()
+                param_load.connect_write_port(m, pmem.write_port(), index)
                 m.d.comb += [
-                    pmem_w.addr.eq(pl_f),
-                    pmem_w.data.eq(p_stream.payload),
-                    pmem_w.en.eq(p_beat & (pl_p == index)),
                     lane.param.eq(_registered_read(m, pmem, is_f, advance, f"params{index}_data")),
                 ]
             results.append(lane.result)
