@@ -29,4 +29,4 @@ def test_int8_mvu_verilog_matches_golden(sizes, reset_at_vector):
     assert result["vectors"] == 80
     assert result["macs"] >= 80 * sizes["n_in"] * sizes["n_out"]
     if reset_at_vector is not None:
-        assert result["reset"]["expected_beats_dropped"] > 0
+        assert result["reset"]["input_beats_in_flight"] > 0

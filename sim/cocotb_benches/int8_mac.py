@@ -8,7 +8,11 @@ runs of the extremes (-128 x -128, -128 x 127, 127 x 127, zeros) mixed in. Every
 each chunk, computed by ``golden.int8_gemm`` on the prefix-masked operands (so int8_gemm's
 exact arithmetic is the reference, and the accumulator width must hold the sum).
 
-Config: ``simd``, ``sums``, ``max_depth``, ``seed``, ``stall``.
+With ``reset_at`` (a fraction of the run), ``rst`` is raised in the middle of a sum while
+products are in flight: the lane must drop them, so the bench drops what it still expected
+and starts again from the first chunk (with ``clear``) of the sum that was cut.
+
+Config: ``simd``, ``sums``, ``max_depth``, ``seed``, ``stall``, ``reset_at`` (optional).
 """
 
 import cocotb
@@ -72,6 +76,9 @@ class _MacAgent:
         else:
             dut.valid.value = 0
 
+    def reset(self):
+        self.dut.valid.value = 0
+
     def sample(self):
         if self.dut.acc_valid.value:
             self.received += 1
@@ -85,7 +92,7 @@ async def int8_mac_bench(dut):
     simd = config.get("simd", 1)
     scoreboard = InOrderScoreboard(codec_for(config, "acc"))
     operand = codec_for(config, "a")
-    products = []
+    products, expectations, sum_start = [], [], []
     pairs = mac_operands(rng, config["sums"], config["max_depth"])
     for number, (a, b) in enumerate(pairs):
         for step, value in enumerate(chunk_sums(a, b, simd)):
@@ -93,15 +100,38 @@ async def int8_mac_bench(dut):
             lanes_a = np.zeros(simd, dtype=np.int64)
             lanes_b = np.zeros(simd, dtype=np.int64)
             lanes_a[:len(a[chunk])], lanes_b[:len(b[chunk])] = a[chunk], b[chunk]
+            sum_start.append(len(products) - step)
             products.append((operand.encode(lanes_a.tolist()), operand.encode(lanes_b.tolist()),
                              1 if step == 0 else 0))
-            scoreboard.expect(int(value), f"sum {number} chunk {step} (a {a[chunk].tolist()}, "
-                                          f"b {b[chunk].tolist()})", macs=len(a[chunk]))
+            expectations.append((int(value), f"sum {number} chunk {step} (a {a[chunk].tolist()}, "
+                                          f"b {b[chunk].tolist()})", len(a[chunk])))
+    for expectation in expectations:
+        scoreboard.expect(*expectation)
     agent = _MacAgent(dut, products, scoreboard, stall_pattern(rng, config.get("stall", 0.2)))
     loop = ClockedLoop(dut, [agent])
     await loop.start()
     report = BenchReport("int8_mac", config)
-    stopped = await loop.run(lambda: scoreboard.done, max_cycles=8 * len(products) + 64,
-                             wall_timeout=config.get("timeout"))
+    budget = dict(max_cycles=8 * len(products) + 64, wall_timeout=config.get("timeout"))
+    stopped = None
+    if config.get("reset_at") is not None:
+        # Cut a sum that has more than one chunk, so the reset lands inside it.
+        target = int(config["reset_at"] * len(products))
+        while target < len(products) - 1 and products[target + 1][2]:
+            target += 1
+        target += 1
+        stopped = await loop.run(lambda: agent.index >= target, **budget)
+        in_flight = agent.sent - agent.received
+        await loop.reset()
+        restart = sum_start[min(agent.index, len(products) - 1)]
+        if agent.index < len(products) and products[agent.index][2]:
+            restart = agent.index
+        dropped = scoreboard.flush()
+        for expectation in expectations[restart:]:
+            scoreboard.expect(*expectation)
+        agent.index = restart
+        report.extra["reset"] = {"at_chunk": target, "restart_chunk": restart,
+                                 "chunks_in_flight": in_flight,
+                                 "expected_beats_dropped": dropped}
+    stopped = stopped or await loop.run(lambda: scoreboard.done, **budget)
     report.vectors, report.cycles = len(pairs), loop.cycles
     report.write([scoreboard], stopped=stopped, log=dut._log)

@@ -95,7 +95,7 @@ async def run_mvu(dut, config, bench, phases, *, param_port=None, pe, n_in,
         if params is not None:
             params.extend(phase.param_beats)
         stopped = stopped or await loop.run(loads_done, **budget)
-        base_checked = scoreboard.checked_beats
+        base_checked, base_sent = scoreboard.checked_beats, inputs.sent
         queue(phase, 0)
         last = index == len(phases) - 1
         if last and reset_at_vector is not None and not stopped \
@@ -106,8 +106,10 @@ async def run_mvu(dut, config, bench, phases, *, param_port=None, pe, n_in,
             complete = (scoreboard.checked_beats - base_checked) // neuron_folds
             dropped = scoreboard.flush()
             inputs.beats.clear()
-            report.extra["reset"] = {"at_input_beat": target, "vectors_completed": complete,
-                                     "expected_beats_dropped": dropped}
+            report.extra["reset"] = {
+                "at_input_beat": target, "vectors_completed": complete,
+                "input_beats_in_flight": inputs.sent - base_sent - complete * synapse_folds,
+                "expected_beats_dropped": dropped}
             queue(phase, complete)
         stopped = stopped or await loop.run(lambda: inputs.idle, **budget)
         report.vectors += len(phase.vector_beats)
