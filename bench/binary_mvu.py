@@ -10,9 +10,11 @@ logic cells / LUT4s, flip-flops, block RAM, SPRAM, Fmax, binary MACs per cycle
 256-deep memory. Figures include the harness (its stimulus flip-flops and the XOR fold).
 
 Memory bandwidth is the limit on the UP5K: a PE reads ``simd`` weight bits every cycle and an
-EBR port gives at most 16, so the 30 EBRs give at most 480 weight bits per cycle, less the input
-buffer's. Points marked ``spram`` put the weights of the last PEs in the four 16-bit SPRAMs
-(``weight_ram_style="huge"``, ``synth_ice40 -spram``).
+EBR port gives at most 16, so the 30 EBRs give at most 480 bits per cycle, shared by the weights
+and the input buffer (``simd`` bits per cycle too): 14 x 32 (28 + 2 EBRs) and 29 x 16 (29 + 1)
+are the largest points that fit. 512 lanes would need the four 16-bit SPRAMs as well; points
+``PExSIMDsN`` ask Yosys to put the last N PEs' weights there (``weight_ram_style="huge"``,
+``synth_ice40 -spram``), which it currently refuses for these memories ("no valid mapping").
 
     python bench/binary_mvu.py [--board icebreaker ulx3s-85f] [--points 8x32 16x32s2]
                                [--timeout 1500] [--quick]
@@ -39,7 +41,7 @@ TARGET_MHZ = {"icebreaker": 60.0, "ulx3s-85f": 100.0}
 
 # Points "PExSIMD" or "PExSIMDsN" (the last N PEs' weights in SPRAM).
 DEFAULT_POINTS = {
-    "icebreaker": ["4x32", "8x32", "14x32", "16x32s2"],
+    "icebreaker": ["4x32", "8x32", "14x32", "29x16"],
     "ulx3s-85f": ["16x64", "32x64", "64x64"],
 }
 QUICK_POINTS = {"icebreaker": ["4x32"], "ulx3s-85f": ["16x64"]}

@@ -7,12 +7,14 @@ a host would send them) through one source testbench while a sink testbench coll
 
 import numpy as np
 import pytest
-from amaranth.hdl import ClockDomain, Module
+from amaranth.hdl import ClockDomain, Module, Mux, Signal, unsigned
+from amaranth.lib import wiring
 from amaranth.sim import Simulator
 from hypothesis import given, settings, strategies as st
 
 from bitmac import golden
 from bitmac.hdl.binary_mvu import BinaryMVU
+from bitmac.hdl.mvu import MatrixVectorEngine, lane_signature
 from bitmac.sim.streams import StreamDriver, StreamReceiver, stream_get, stream_put
 
 
@@ -376,3 +378,72 @@ def test_port_names_in_verilog():
                  "w_stream__payload", "t_stream__payload", "o_stream__payload",
                  "o_stream__valid", "o_stream__ready"]:
         assert f" {port};" in text, port
+
+
+# ---- the folding engine with another lane datapath (the contract int8 plugs into) ----
+
+class AndCountLane(wiring.Component):
+    """A minimal lane written only from the contract in bitmac.hdl.mvu: per neuron, the number
+    of lanes where activation AND weight are 1 (padding lanes hold 0/0), latency 1."""
+
+    latency = 1
+
+    def __init__(self, simd, n_in):
+        self.n_in = n_in
+        self.acc = Signal(n_in.bit_length())
+        super().__init__(lane_signature(simd=simd, a_shape=1, w_shape=1,
+                                         result_shape=unsigned(n_in.bit_length())))
+
+    def elaborate(self, platform):
+        m = Module()
+        total = Signal(self.n_in.bit_length())
+        fold = sum(self.activations.as_value() & self.weights.as_value())
+        m.d.comb += total.eq(Mux(self.first, 0, self.acc) + fold)
+        with m.If(self.valid):
+            m.d.sync += self.acc.eq(total)
+        m.d.sync += [self.result_valid.eq(self.valid & self.last), self.result.eq(total)]
+        return m
+
+
+def and_count_engine(n_in, n_out, pe, simd):
+    return MatrixVectorEngine(n_in, n_out, pe, simd, a_shape=1, w_shape=1,
+                              lane=lambda: AndCountLane(simd, n_in))
+
+
+def test_engine_with_another_lane():
+    rng = np.random.default_rng(21)
+    n_in, n_out, pe, simd = 11, 6, 3, 4
+    dut = and_count_engine(n_in, n_out, pe, simd)
+    W, X = random_bits(rng, n_out, n_in), random_bits(rng, 5, n_in)
+    expected = [list(row[f * pe:(f + 1) * pe]) for row in X @ W.T
+                for f in range(dut.neuron_folds)]
+    sim, _ = make_sim(dut)
+    received = []
+
+    async def source(ctx):
+        await StreamDriver(dut.w_stream, rng=rng, stall=0.3).send(ctx, weight_beats(W, simd, rng))
+        await StreamDriver(dut.i_stream, rng=rng, stall=0.3).send(ctx, vector_beats(X, simd, rng))
+
+    async def sink(ctx):
+        beats = await StreamReceiver(dut.o_stream, rng=rng, stall=0.3).receive(ctx, len(expected))
+        received.extend([int(beat[p]) for p in range(pe)] for beat in beats)
+        finished.append(True)
+
+    finished = []
+    sim.add_testbench(source)
+    sim.add_testbench(sink)
+    run_bounded(sim, 3000, finished)
+    assert received == expected
+    assert dut.latency == dut.synapse_folds + 1 + AndCountLane.latency
+
+
+def test_engine_rejects_a_lane_that_breaks_the_contract():
+    class NoLatency(AndCountLane):
+        latency = 0
+
+    with pytest.raises(ValueError, match="latency >= 1"):
+        MatrixVectorEngine(8, 2, 1, 4, a_shape=1, w_shape=1, lane=lambda: NoLatency(4, 8))
+    with pytest.raises(ValueError, match="does not match"):
+        MatrixVectorEngine(8, 2, 1, 4, a_shape=1, w_shape=1, lane=lambda: AndCountLane(2, 8))
+    with pytest.raises(ValueError, match="weight_ram_style"):
+        BinaryMVU(8, 2, 2, 4, weight_ram_style=["block"])
