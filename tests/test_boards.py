@@ -495,23 +495,26 @@ def test_oversized_binary_unit_names_the_logic_cells(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("board", ["icebreaker", "ulx3s-85f"])
-def test_default_design_builds_through_place_and_route(tmp_path, board):
-    result = _cli("build", "--board", board, "-o", str(tmp_path), "--json")
+@pytest.mark.parametrize("board, design", [("icebreaker", "binary"), ("icebreaker", "int8"),
+                                           ("ulx3s-85f", "binary")])
+def test_default_design_builds_through_place_and_route(tmp_path, board, design):
+    result = _cli("build", "--board", board, "--design", design, "-o", str(tmp_path), "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["board"] == board and report["design"] == "binary"
+    assert report["board"] == board and report["design"] == design
     assert report["design_info"]["top"] == "hostlink"
     for resource in ("LUT", "FF", "BRAM", "DSP"):
         assert report["resources"][resource]["available"] == BOARDS[board].resources[resource]
         assert 0 <= report["resources"][resource]["used"] <= BOARDS[board].resources[resource]
     assert report["resources"]["LUT"]["used"] > 100
+    # The int8 default (pe * simd = 8 products per cycle) takes the multipliers; binary none.
+    assert report["resources"]["DSP"]["used"] == (8 if design == "int8" else 0)
     assert report["timing_met"]
     assert report["clocks"][0]["target_mhz"] == pytest.approx(
         BOARDS[board].clock.default_hz / 1e6, abs=0.01)
-    suffix = BOARDS[board].bitstream_suffix
-    assert (tmp_path / f"bitmac_binary{suffix}").stat().st_size > 0
-    assert read_sidecar(tmp_path / f"bitmac_binary{suffix}")["board"] == board
-    assert (tmp_path / "bitmac_binary.v").exists()
+    bitstream = tmp_path / f"bitmac_{design}{BOARDS[board].bitstream_suffix}"
+    assert bitstream.stat().st_size > 0
+    assert read_sidecar(bitstream)["board"] == board
+    assert "module bitmac_" in (tmp_path / f"bitmac_{design}.v").read_text()
     # Progress: one line per stage with its time.
     assert re.search(r"place and route done in \d+\.\d s", result.stderr)
