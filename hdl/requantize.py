@@ -11,7 +11,7 @@ does it (``golden.requantize`` on ``acc + bias``).
 The expensive part is the signed 32 x 32 multiply. Fully parallel (``mul_cycles=1``) it takes
 4 SB_MAC16 on iCE40UP5K (which has only 8, all wanted by the MAC lanes) or 4 MULT18X18D on
 ECP5. ``mul_cycles`` trades throughput for area: the multiplier is consumed
-``32 // mul_cycles`` bits per cycle (most significant slice first, Horner's rule), so the
+``32 // mul_cycles`` bits per cycle (shift-and-add, least significant slice first), so the
 stage needs a ``32 x (32 // mul_cycles)`` multiplier and accepts one value every
 ``mul_cycles`` cycles; with ``mul_cycles=32`` it is a shift-and-add with no multiplier at all
 (no DSP block). A matrix-vector unit produces one accumulator per neuron every
@@ -56,11 +56,11 @@ class Requantizer(wiring.Component):
     addition done without wrap-around. ``multiplier`` is any int32 (the golden model takes the
     Q31 range ``[0, 2**31 - 1]``), ``shift`` 0..31. A fused ReLU is ``out_min = zero_point``.
 
-    Pipeline: 5 register stages (bias add, multiply, high half with rounding, rounding shift,
-    zero point and clamp), each with its own valid flag, so bubbles are squeezed out and a
+    Pipeline: 6 register stages (bias add, multiply, high half with rounding, rounding nudge,
+    shift, zero point and clamp), each with its own valid flag, so bubbles are squeezed out and a
     stalled ``o_stream`` fills the stages before ``i_stream.ready`` drops.
 
-    Latency: ``mul_cycles + 4`` cycles from the input beat to the output beat (5 with the
+    Latency: ``mul_cycles + 5`` cycles from the input beat to the output beat (6 with the
     default). Throughput: one beat per cycle for ``mul_cycles=1``, else one beat every
     ``mul_cycles`` cycles.
 
@@ -91,7 +91,7 @@ class Requantizer(wiring.Component):
     @property
     def latency(self):
         """Cycles from an accepted input beat to its output beat when nothing stalls."""
-        return self.mul_cycles + 4
+        return self.mul_cycles + 5
 
     def elaborate(self, platform):
         m = Module()
@@ -112,7 +112,7 @@ class Requantizer(wiring.Component):
 
         # Stage 2: 64-bit product x * multiplier, built over mul_cycles cycles.
         s2_valid = Signal()
-        s2_product = data_reg(signed(64), "s2_product")
+        s2_product = Signal(signed(64), reset_less=True)
         s2_overflow = data_reg(1, "s2_overflow")
         s2_shift = data_reg(unsigned(5), "s2_shift")
         s2_zero_point = data_reg(signed(8), "s2_zero_point")
@@ -125,19 +125,27 @@ class Requantizer(wiring.Component):
         s3_zero_point = data_reg(signed(8), "s3_zero_point")
         s3_out_min = data_reg(signed(8), "s3_out_min")
 
-        # Stage 4: RoundingDivideByPOT.
+        # Stage 4: RoundingDivideByPOT, part 1: add the rounding nudge.
         s4_valid = Signal()
-        s4_scaled = data_reg(signed(32), "s4_scaled")
+        s4_nudged = data_reg(signed(34), "s4_nudged")
+        s4_shift = data_reg(unsigned(5), "s4_shift")
         s4_zero_point = data_reg(signed(8), "s4_zero_point")
         s4_out_min = data_reg(signed(8), "s4_out_min")
 
-        # Stage 5 is the output register: zero point and clamp.
-        s5_valid = self.o_stream.valid
-        s5_out = data_reg(signed(8), "s5_out")
-        m.d.comb += self.o_stream.payload.eq(s5_out)
+        # Stage 5: RoundingDivideByPOT, part 2: the arithmetic shift.
+        s5_valid = Signal()
+        s5_scaled = data_reg(signed(33), "s5_scaled")
+        s5_zero_point = data_reg(signed(8), "s5_zero_point")
+        s5_out_min = data_reg(signed(8), "s5_out_min")
+
+        # Stage 6 is the output register: zero point and clamp.
+        s6_valid = self.o_stream.valid
+        s6_out = data_reg(signed(8), "s6_out")
+        m.d.comb += self.o_stream.payload.eq(s6_out)
 
         s2_done = Signal()      # the product in stage 2 is complete
-        s5_ready = ~s5_valid | self.o_stream.ready
+        s6_ready = ~s6_valid | self.o_stream.ready
+        s5_ready = ~s5_valid | s6_ready
         s4_ready = ~s4_valid | s5_ready
         s3_ready = ~s3_valid | s4_ready
         s2_ready = ~s2_valid | (s2_done & s3_ready)
@@ -172,74 +180,99 @@ class Requantizer(wiring.Component):
             with m.If(load_2):
                 m.d.sync += s2_product.eq(s1_x * s1_multiplier)
         else:
-            # Horner's rule over the multiplier's slices, most significant (signed) first:
-            # product = ((x * m_top) << w + x * m_next) << w + ... The first step runs as the
-            # value is loaded; every partial product is x times the multiplier's top bits, so
-            # it always fits 64 bits. One multiplier serves all steps (operands muxed).
+            # Shift-and-add over the multiplier's slices, least significant first (the top
+            # slice, last, is the signed one): each step adds x * slice to the high part and
+            # shifts the sum right by the slice width, its low bits entering the low word.
+            # The adder is 33 + w bits wide instead of 64. One multiplier (or, for w = 1,
+            # an add/subtract/skip) serves every step; the first runs as the value is loaded.
+            steps = self.mul_cycles
             x = data_reg(signed(32), "s2_x")
             rest = data_reg(unsigned(32), "s2_multiplier_rest")
-            step = Signal(range(1, self.mul_cycles + 1), name="s2_step")
+            high = data_reg(signed(33 + slice_width), "s2_high")
+            low = data_reg(unsigned(32), "s2_low")
+            step = Signal(range(steps + 1), name="s2_step")
             operand = Mux(load_2, s1_x, x)
-            multiplier_bits = Mux(load_2, s1_multiplier.as_unsigned(), rest)
-            top_bits = multiplier_bits[32 - slice_width:]
+            slice_bits = Mux(load_2, s1_multiplier.as_unsigned(), rest)[:slice_width]
+            top_slice = ~load_2 & (step == steps - 1)
             if slice_width == 1:
-                # Shift-and-add, written without `*` so that no DSP block is inferred; the
-                # first bit is the sign bit, of weight -2**31.
-                term = Mux(top_bits, Mux(load_2, -operand, operand), 0)
+                # Written without `*` so that no DSP block is inferred; the top bit is the
+                # sign bit, of weight -2**31.
+                term = Mux(slice_bits, Mux(top_slice, -operand, operand), 0)
             else:
-                # Only the first slice carries the sign: extend it with its own top bit.
-                term = operand * Cat(top_bits, load_2 & top_bits[-1]).as_signed()
-            partial = Signal(signed(64))
+                term = operand * Cat(slice_bits, top_slice & slice_bits[-1]).as_signed()
+            total = Signal(signed(34 + slice_width))
             m.d.comb += [
-                partial.eq(Mux(load_2, 0, s2_product << slice_width) + term),
-                s2_done.eq(step == self.mul_cycles),
+                total.eq(Mux(load_2, 0, high) + term),
+                s2_done.eq(step == steps),
+                s2_product.eq(Cat(low, high)[:64].as_signed()),
             ]
+            with m.If(load_2 | (s2_valid & ~s2_done)):
+                m.d.sync += [
+                    high.eq(total >> slice_width),
+                    low.eq(Cat(low[slice_width:], total[:slice_width])),
+                ]
             with m.If(load_2):
                 m.d.sync += [
-                    x.eq(s1_x), rest.eq(s1_multiplier.as_unsigned() << slice_width),
-                    step.eq(1), s2_product.eq(partial),
+                    x.eq(s1_x), rest.eq(s1_multiplier.as_unsigned() >> slice_width),
+                    step.eq(1),
                 ]
             with m.Elif(s2_valid & ~s2_done):
-                m.d.sync += [
-                    rest.eq(rest << slice_width), step.eq(step + 1), s2_product.eq(partial),
-                ]
+                m.d.sync += [rest.eq(rest >> slice_width), step.eq(step + 1)]
 
-        # Stage 3: (product + nudge) / 2**31 rounded toward zero, saturated on overflow.
-        nudged = Signal(signed(65))
-        m.d.comb += nudged.eq(s2_product + Mux(s2_product >= 0, 1 << 30, 1 - (1 << 30)))
-        floor_high = nudged >> 31
-        truncated = floor_high + ((nudged < 0) & (nudged[:31] != 0))
+        # Stage 3: SRDHM = (product + nudge) / 2**31 rounded toward zero, where nudge is 2**30
+        # for a product >= 0 and 1 - 2**30 otherwise. Both cases are floor((product + 2**30) /
+        # 2**31) (for a negative product, truncating s = product + 1 - 2**30 < 0 is
+        # floor((s + 2**31 - 1) / 2**31)), i.e. ((product >> 30) + 1) >> 1: a 34-bit increment
+        # instead of a 65-bit adder and a correction.
         with m.If(s3_ready):
             m.d.sync += [
                 s3_valid.eq(s2_valid & s2_done),
-                s3_high.eq(Mux(s2_overflow, _INT32_MAX, truncated)),
+                s3_high.eq(Mux(s2_overflow, _INT32_MAX, ((s2_product >> 30) + 1) >> 1)),
                 s3_shift.eq(s2_shift),
                 s3_zero_point.eq(s2_zero_point),
                 s3_out_min.eq(s2_out_min),
             ]
 
-        # Stage 4: arithmetic shift right, rounding half away from zero.
-        mask = Signal(unsigned(32))
-        m.d.comb += mask.eq((Const(1, 33) << s3_shift) - 1)
-        remainder = s3_high.as_unsigned() & mask
-        threshold = (mask >> 1) + (s3_high < 0)
+        # Stages 4 and 5: RDBPOT rounds half away from zero: remainder > (mask >> 1) + (x < 0)
+        # rounds up. That is (x + nudge) >> shift with nudge = 2**(shift-1) - (x < 0) for
+        # shift > 0 and nudge = 0 for shift = 0: one adder, then the shift, in two stages.
+        half = Signal(unsigned(32))
+        m.d.comb += half.eq((Const(1, 32) << s3_shift) >> 1)
+        nudge = half - ((s3_high < 0) & (s3_shift != 0))
         with m.If(s4_ready):
             m.d.sync += [
                 s4_valid.eq(s3_valid),
-                s4_scaled.eq((s3_high >> s3_shift) + (remainder > threshold)),
+                s4_nudged.eq(s3_high + nudge),
+                s4_shift.eq(s3_shift),
                 s4_zero_point.eq(s3_zero_point),
                 s4_out_min.eq(s3_out_min),
             ]
-
-        # Stage 5: zero point (no wrap-around) and clamp to [out_min, 127].
-        with_zero_point = Signal(signed(34))
-        m.d.comb += with_zero_point.eq(s4_scaled + s4_zero_point)
         with m.If(s5_ready):
-            m.d.sync += s5_valid.eq(s4_valid)
+            m.d.sync += [
+                s5_valid.eq(s4_valid),
+                s5_scaled.eq(s4_nudged >> s4_shift),
+                s5_zero_point.eq(s4_zero_point),
+                s5_out_min.eq(s4_out_min),
+            ]
+
+        # Stage 6: zero point (no wrap-around) and clamp to [out_min, 127]. The scaled value
+        # is first saturated to [-512, 511]: anything beyond clamps the same way once the
+        # int8 zero point is added, and the adder and comparisons stay 11 bits wide.
+        narrow = Signal(signed(10))
+        with m.If(s5_scaled > 511):
+            m.d.comb += narrow.eq(511)
+        with m.Elif(s5_scaled < -512):
+            m.d.comb += narrow.eq(-512)
+        with m.Else():
+            m.d.comb += narrow.eq(s5_scaled)
+        with_zero_point = Signal(signed(11))
+        m.d.comb += with_zero_point.eq(narrow + s5_zero_point)
+        with m.If(s6_ready):
+            m.d.sync += s6_valid.eq(s5_valid)
             with m.If(with_zero_point > 127):
-                m.d.sync += s5_out.eq(127)
-            with m.Elif(with_zero_point < s4_out_min):
-                m.d.sync += s5_out.eq(s4_out_min)
+                m.d.sync += s6_out.eq(127)
+            with m.Elif(with_zero_point < s5_out_min):
+                m.d.sync += s6_out.eq(s5_out_min)
             with m.Else():
-                m.d.sync += s5_out.eq(with_zero_point)
+                m.d.sync += s6_out.eq(with_zero_point)
         return m
