@@ -133,7 +133,15 @@ class BoardTop(wiring.Component):
         m.submodules.uart_tx = transmitter = UARTTransmitter(self.divisor)
         m.submodules.link = core = self.core
         wiring.connect(m, receiver.o_stream, core.i_stream)
-        wiring.connect(m, core.o_stream, transmitter.i_stream)
+        # One register between the link and the transmitter keeps the transmitter's ready out
+        # of the link's reply state machine (timing); a character lasts 10 bit times anyway.
+        held, full = Signal(8), Signal()
+        m.d.comb += [core.o_stream.ready.eq(~full), transmitter.i_stream.valid.eq(full),
+                     transmitter.i_stream.payload.eq(held)]
+        with m.If(core.o_stream.valid & ~full):
+            m.d.sync += [held.eq(core.o_stream.payload), full.eq(1)]
+        with m.Elif(transmitter.i_stream.ready):
+            m.d.sync += full.eq(0)
         m.d.comb += [receiver.rx.eq(self.rx), self.tx.eq(transmitter.tx),
                      core.rx_error.eq(receiver.framing_error)]
         self._stretchers(m, [(core.executed, self.activity), (core.rejected, self.error)])

@@ -330,8 +330,14 @@ class HostLinkCore(wiring.Component):
         feed_addr = Signal(range(layout["buffer_beats"] + 1))
         feed_valid = Signal()
         feed_ready = Signal()
+        # Flags kept in registers so the unit's handshakes do not feed wide comparators.
+        is_run = Signal()
+        target_select = Signal(len(targets))  # one-hot: which unit stream this frame feeds
+        feed_more = Signal()      # feed_addr != beats
+        captured_all = Signal()   # captured == expected_results
         captured = Signal(range(max_vectors * nf + 1))
         stall = Signal(range(self.stall_cycles + 1))
+        stall_expired = Signal()
         run_cycles = Signal(CYCLE_COUNTER_BITS)
         for code, (port, _) in targets.items():
             m.d.comb += port.payload.eq(buffer_read.data[:len(Value.cast(port.payload))])
@@ -343,6 +349,7 @@ class HostLinkCore(wiring.Component):
         reply_source = Signal(range(3))  # 0 ident, 1 cycles, 2 results
         body_index = Signal(16)
         body_lane = Signal(range(sizes["o"]))
+        body_last = Signal()  # body_index == reply_length - 1, kept in a register for timing
         result_addr = Signal(range(layout["result_beats"] + 1))
         tx_crc = Signal(16)
         m.d.comb += result_read.addr.eq(result_addr)
@@ -437,8 +444,11 @@ class HostLinkCore(wiring.Component):
 
             with m.State("CHECK"):
                 whole_beats = (lane == 0) & ~overflow & (length != 0)
-                m.d.sync += [feed_addr.eq(0), feed_valid.eq(0), captured.eq(0), stall.eq(0),
-                             status.eq(Status.OK), reply_length.eq(0)]
+                m.d.sync += [feed_addr.eq(0), feed_valid.eq(0), feed_more.eq(1), captured.eq(0),
+                             captured_all.eq(0), is_run.eq(command == Command.RUN),
+                             target_select.eq(Cat(command == code for code in targets)),
+                             stall.eq(0), stall_expired.eq(0), status.eq(Status.OK),
+                             reply_length.eq(0)]
                 with m.If(rx_crc != 0):  # the CRC over data + CRC is 0 when they agree
                     reject(Status.BAD_CRC)
                 with m.Else():
@@ -480,35 +490,37 @@ class HostLinkCore(wiring.Component):
                             reject(Status.UNKNOWN_COMMAND)
 
             with m.State("EXECUTE"):
-                is_run = command == Command.RUN
                 # Read-ahead from the frame buffer: the read port holds its data while the
                 # target stream stalls, so every beat is offered exactly once.
                 advance = ~feed_valid | feed_ready
                 m.d.comb += buffer_read.en.eq(advance)
                 with m.If(advance):
-                    m.d.sync += feed_valid.eq(feed_addr != beats)
-                    with m.If(feed_addr != beats):
-                        m.d.sync += feed_addr.eq(feed_addr + 1)
-                with m.Switch(command):
-                    for code, (port, _) in targets.items():
-                        with m.Case(code):
-                            m.d.comb += [port.valid.eq(feed_valid), feed_ready.eq(port.ready)]
+                    m.d.sync += feed_valid.eq(feed_more)
+                    with m.If(feed_more):
+                        m.d.sync += [feed_addr.eq(feed_addr + 1),
+                                     feed_more.eq(feed_addr + 1 != beats)]
+                for selected, (port, _) in zip(target_select, targets.values()):
+                    m.d.comb += port.valid.eq(feed_valid & selected)
+                m.d.comb += feed_ready.eq(
+                    Cat(selected & port.ready
+                        for selected, (port, _) in zip(target_select, targets.values())).any())
                 capture = unit.o_stream.valid & unit.o_stream.ready
-                m.d.comb += [unit.o_stream.ready.eq(is_run & (captured != expected_results)),
+                m.d.comb += [unit.o_stream.ready.eq(is_run & ~captured_all),
                              result_write.en.eq(capture)]
                 with m.If(capture):
-                    m.d.sync += captured.eq(captured + 1)
+                    m.d.sync += [captured.eq(captured + 1),
+                                 captured_all.eq(captured + 1 == expected_results)]
                 with m.If(is_run & (run_cycles != (1 << CYCLE_COUNTER_BITS) - 1)):
                     m.d.sync += run_cycles.eq(run_cycles + 1)
-                with m.If((feed_valid & feed_ready) | capture):
-                    m.d.sync += stall.eq(0)
+                progress = (feed_valid & feed_ready) | capture
+                with m.If(progress):
+                    m.d.sync += [stall.eq(0), stall_expired.eq(0)]
                 with m.Else():
-                    m.d.sync += stall.eq(stall + 1)
-                fed = (feed_addr == beats) & ~feed_valid
-                with m.If(fed & (~is_run | (captured == expected_results))):
-                    m.d.sync += [body_index.eq(0), body_lane.eq(0), result_addr.eq(0)]
+                    m.d.sync += [stall.eq(stall + 1),
+                                 stall_expired.eq(stall == self.stall_cycles - 1)]
+                with m.If(~feed_more & ~feed_valid & (~is_run | captured_all)):
                     m.next = "REPLY_SYNC"
-                with m.Elif(stall == self.stall_cycles):
+                with m.Elif(stall_expired):
                     # Never leave the unit half-fed: reset it (its memories keep their data).
                     m.d.comb += unit_reset.eq(1)
                     m.d.sync += [status.eq(Status.UNIT_STALLED), reply_length.eq(0),
@@ -536,6 +548,7 @@ class HostLinkCore(wiring.Component):
                 m.d.comb += [self.o_stream.valid.eq(1), tx_byte.eq(reply_length[8:])]
                 with m.If(sent):
                     m.d.sync += tx_crc.eq(crc16_update(tx_crc, reply_length[8:]))
+                    m.d.sync += body_last.eq(reply_length == 1)
                     with m.If(reply_length == 0):
                         m.next = "REPLY_CRC_HIGH"
                     with m.Else():
@@ -548,12 +561,13 @@ class HostLinkCore(wiring.Component):
                 m.d.comb += [self.o_stream.valid.eq(1), tx_byte.eq(body_byte)]
                 with m.If(sent):
                     m.d.sync += [tx_crc.eq(crc16_update(tx_crc, body_byte)),
-                                 body_index.eq(body_index + 1)]
+                                 body_index.eq(body_index + 1),
+                                 body_last.eq(body_index + 2 == reply_length)]
                     with m.If(body_lane == sizes["o"] - 1):
                         m.d.sync += [body_lane.eq(0), result_addr.eq(result_addr + 1)]
                     with m.Else():
                         m.d.sync += body_lane.eq(body_lane + 1)
-                    with m.If(body_index == reply_length - 1):
+                    with m.If(body_last):
                         m.next = "REPLY_CRC_HIGH"
                     with m.Elif((reply_source == 2) & (body_lane == sizes["o"] - 1)):
                         m.next = "REPLY_FETCH"
