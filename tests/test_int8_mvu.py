@@ -21,6 +21,9 @@ from bitmac.sim.streams import StreamDriver, StreamReceiver, stream_put
 CLOCK_PERIOD = 1e-6
 INT32_MIN, INT32_MAX = -2**31, 2**31 - 1
 
+# Units built only to check their parameters or attributes are never elaborated.
+pytestmark = pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
+
 
 # ---- beat encoders (README "Int8MVU ports") ----
 
