@@ -234,7 +234,7 @@ class HostLinkCore(wiring.Component):
 
     Latency and throughput: bytes are taken as fast as they come (one per cycle at most).
     During RUN the unit gets one input beat per cycle and its output beats are captured every
-    cycle, so the cycle count measures the unit, not the link. The reply starts one cycle
+    cycle, so the cycle count measures the unit, not the link. The reply starts two cycles
     after the last result is captured.
     """
 
