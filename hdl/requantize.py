@@ -258,10 +258,12 @@ class Requantizer(wiring.Component):
         # Stage 6: zero point (no wrap-around) and clamp to [out_min, 127]. The scaled value
         # is first saturated to [-512, 511]: anything beyond clamps the same way once the
         # int8 zero point is added, and the adder and comparisons stay 11 bits wide.
+        # The range checks are bit reductions (LUT trees), not 33-bit comparators.
         narrow = Signal(signed(10))
-        with m.If(s5_scaled > 511):
+        negative, upper = s5_scaled[-1], s5_scaled[9:]
+        with m.If(~negative & upper.any()):
             m.d.comb += narrow.eq(511)
-        with m.Elif(s5_scaled < -512):
+        with m.Elif(negative & ~upper.all()):
             m.d.comb += narrow.eq(-512)
         with m.Else():
             m.d.comb += narrow.eq(s5_scaled)
