@@ -277,22 +277,3 @@ def run_bench(component, bench, config, *, simulator="verilator", waves=None, na
                   "error": f"the simulation wrote no report; see {run_dir / 'sim.log'}"}
     return BenchResult(report=report, run_dir=run_dir, waves=waves_path, wall_seconds=wall)
 
-
-def _main(argv=None):
-    # Small debugging entry point: python -m bitmac.sim.cocotb_runner BENCH CONFIG.json
-    import argparse
-    from .verilog import make_design
-    parser = argparse.ArgumentParser()
-    parser.add_argument("design")
-    parser.add_argument("bench")
-    parser.add_argument("config")
-    args = parser.parse_args(argv)
-    config = json.loads(Path(args.config).read_text())
-    component = make_design(args.design, **config.get("sizes", {}))
-    result = run_bench(component, args.bench, config, quiet=False)
-    print(result.describe())
-    return 0 if result.passed else 1
-
-
-if __name__ == "__main__":
-    sys.exit(_main())

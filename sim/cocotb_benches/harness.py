@@ -103,7 +103,6 @@ class StreamSource:
         self.name = name
         self.beats = collections.deque()
         self.sent = 0
-        self.on_sent = None
         self._stalls = stall_pattern(rng or np.random.default_rng(0), stall)
         self._tick = 0
         self._offering = False
@@ -131,11 +130,9 @@ class StreamSource:
 
     def sample(self):
         if self._offering and self.ready.value:
-            beat = self.beats.popleft()
+            self.beats.popleft()
             self._offering = False
             self.sent += 1
-            if self.on_sent is not None:
-                self.on_sent(beat)
 
     def reset(self):
         """Forget the offer in flight (the design was reset); the beat is offered again."""
