@@ -17,7 +17,7 @@ from pathlib import Path
 from ..errors import BitmacError, ToolNotFoundError
 from .build import SIDECAR_SUFFIX, read_sidecar
 from .registry import get_board
-from .toolchain import DEFAULT_TOOLCHAIN, TOOLS, resolve_tool, tool_environment
+from .toolchain import DEFAULT_TOOLCHAIN, TOOLS, tool_environment
 
 __all__ = ["FlashError", "BitstreamMismatchError", "FlashPlan", "plan_flash", "flash",
            "check_bitstream", "find_bitstream"]
