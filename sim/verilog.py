@@ -2,9 +2,10 @@
 
 :func:`write_verilog` converts a ``wiring.Component`` with Amaranth's builtin Yosys
 (``amaranth.back.verilog.convert``) and writes ``FILE.v`` plus ``FILE.ports.json``: one entry per
-Verilog port (``port``, ``direction``, ``width``, ``meaning``) and, for stream payloads, the
-bit fields of the payload layout (``fields``: name, offset, width, signed), so the module can be
-dropped into another project without reading the Python source.
+Verilog port (``port``, ``direction``, ``width``, ``meaning``; for stream payloads also the
+bit fields of the payload layout: ``fields`` with name, offset, width, signed) and the unit's
+``timing`` (latency, cycles per vector, accumulator width, as far as the unit reports them),
+so the module can be dropped into another project without reading the Python source.
 
 Port names follow Amaranth: the member path joined by ``__`` (``i_stream__payload``,
 ``i_stream__valid``, ``i_stream__ready``), plus ``clk`` (rising edge) and ``rst`` (synchronous,
@@ -23,7 +24,7 @@ from amaranth.hdl import Shape
 from amaranth.lib import data, wiring
 
 __all__ = ["DESIGNS", "DesignSpec", "make_design", "port_map", "verilog_text", "write_verilog",
-           "ports_path_for"]
+           "ports_path_for", "unit_timing"]
 
 
 # What each stream of the bitmac units carries; other components get a generic description.
@@ -148,6 +149,24 @@ def verilog_text(component, name):
     return amaranth_verilog.convert(component, name=name, emit_src=False)
 
 
+#: Attributes of the units that a user of the Verilog needs (cycles, widths), when present.
+_TIMING_ATTRIBUTES = ("latency", "cycles_per_vector", "macs_per_cycle", "neuron_folds",
+                      "synapse_folds", "acc_width")
+
+
+def unit_timing(component):
+    """Latency, throughput and widths the component reports about itself (integers only)."""
+    timing = {}
+    for attribute in _TIMING_ATTRIBUTES:
+        try:
+            value = getattr(component, attribute)
+        except (AttributeError, TypeError, ValueError):
+            continue
+        if isinstance(value, int) and not isinstance(value, bool):
+            timing[attribute] = value
+    return timing
+
+
 def ports_path_for(verilog_path):
     """``FILE.v`` -> ``FILE.ports.json``."""
     verilog_path = Path(verilog_path)
@@ -181,7 +200,7 @@ def write_verilog(component, path, *, name=None, description=None):
     path.write_text(text)
     ports_path = ports_path_for(path)
     document = {"module": name, "verilog": path.name, **(description or {}),
-                "ports": port_map(component, text)}
+                "timing": unit_timing(component), "ports": port_map(component, text)}
     ports_path.write_text(json.dumps(document, indent=2) + "\n")
     return path, ports_path
 

@@ -88,7 +88,24 @@ def test_cli_writes_verilog_and_port_map(tmp_path, capsys, design, extra):
     assert "module unit(" in out.read_text()
     document = json.loads((tmp_path / "unit.ports.json").read_text())
     assert document["design"] == design and document["module"] == "unit"
+    assert document["timing"]["latency"] >= 1
     assert str(out) in capsys.readouterr().out
+
+
+def test_binary_mvu_port_map_has_threshold_fields_and_timing(tmp_path):
+    from bitmac.hdl.binary_mvu import BinaryMVU
+    unit = BinaryMVU(100, 16, 4, 32, mode="threshold")
+    _, ports_path = write_verilog(unit, tmp_path / "bmvu.v")
+    document = json.loads(ports_path.read_text())
+    ports = {entry["port"]: entry for entry in document["ports"]}
+    width = unit.acc_width
+    assert ports["t_stream__payload"]["fields"] == [
+        {"name": "threshold", "offset": 0, "width": width, "signed": True},
+        {"name": "invert", "offset": width, "width": 1, "signed": False}]
+    assert ports["i_stream__payload"]["width"] == 32
+    assert ports["o_stream__payload"]["width"] == 4
+    assert document["timing"]["acc_width"] == width
+    assert document["timing"]["latency"] == unit.latency
 
 
 def test_cli_rejects_bad_sizes_on_one_line(tmp_path, capsys):
