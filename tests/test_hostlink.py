@@ -128,6 +128,7 @@ def test_small_buffers_split_loads_and_runs_over_frames():
     assert np.array_equal(link.run(X), binary_expected(X, W))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["acc", "requant"])
 def test_int8_end_to_end(mode):
     rng = np.random.default_rng(4)
@@ -158,6 +159,7 @@ def test_int8_end_to_end(mode):
     assert np.array_equal(link.run(X), expected)
 
 
+@pytest.mark.slow
 def test_corrupted_truncated_and_bad_frames_are_rejected_and_never_executed():
     rng = np.random.default_rng(5)
     n_in, n_out, pe, simd = 8, 4, 2, 8
@@ -364,6 +366,7 @@ def test_core_with_byte_stalls_reset_mid_frame_and_stalled_unit():
     assert len(replies) == 8
 
 
+@pytest.mark.slow
 def test_board_top_takes_the_uart_and_leds_of_a_board():
     from amaranth_boards.icebreaker import ICEBreakerPlatform
     top = make_board_top("binary", {"n_in": 16, "n_out": 4, "pe": 2, "simd": 8},
