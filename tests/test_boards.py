@@ -5,6 +5,7 @@ Tests marked slow run the real YoWASP tools (Yosys, nextpnr, icepll/ecppll); eac
 timeout. They stay in CI.
 """
 
+import hashlib
 import json
 import os
 import re
@@ -475,6 +476,23 @@ def test_gowin_build_places_multipliers_in_logic(tmp_path):
     [clock] = report["clocks"]
     assert clock["target_mhz"] == pytest.approx(27.0) and report["timing_met"]
     assert result.bitstream.suffix == ".fs" and result.bitstream.stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_orangecrab_bitstream_carries_the_dfu_suffix(tmp_path):
+    board = get_board("orangecrab-25f")
+    result = build(StimulusHarness(SquareAccumulator(1), pin=board.status_pin), board,
+                   name="square", build_dir=tmp_path, timeout=BUILD_TIMEOUT, progress=False)
+    data = result.bitstream.read_bytes()
+    suffix = data[-16:]
+    assert suffix[2:6] == bytes.fromhex("f05a0912") and suffix[8:12] == b"UFD\x10"
+    assert int.from_bytes(suffix[12:], "little") == _crc32_dfu(data[:-4])
+    # Built without the dfu-suffix tool; the sidecar hashes the file as it will be flashed.
+    assert "dfu-suffix" not in (tmp_path / "build_square.sh").read_text()
+    assert read_sidecar(result.bitstream)["sha256"] == hashlib.sha256(data).hexdigest()
+    # The 48 MHz oscillator is the design clock: no PLL.
+    assert result.report["clock_source"] == "clk"
+    assert result.report["clocks"][0]["target_mhz"] == pytest.approx(48.0, abs=0.01)
 
 
 def _cli(*args, timeout=BUILD_TIMEOUT):
