@@ -192,7 +192,8 @@ def _ulx3s(platform_class, size):
 
 # An external USB-serial adapter on the Feather header pins labelled TX (io 1) and RX (io 0).
 _ORANGECRAB_UART = UARTResource(0, rx="N17", tx="M18", attrs=Attrs(IO_TYPE="LVCMOS33"))
-# UPduino v3 header J6 (right row): pins 38 and 28 are free of the flash and LED.
+# UPduino v3 left header row (JP5, amaranth-boards connector j 0): pins 28 and 38 are free
+# of the flash, the LED and the oscillator jumper.
 _UPDUINO_UART = UARTResource(0, rx="28", tx="38", attrs=Attrs(IO_STANDARD="SB_LVCMOS"))
 
 
