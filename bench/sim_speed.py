@@ -2,12 +2,12 @@
 
 Runs the same random regression (bitmac.sim.regression: weight load, vectors, reload, more
 vectors, every output beat checked against the golden model, random stalls on every stream)
-on BinaryMVU in both simulators, in one run, and reports cycles/s, golden-checked MACs/s and
-the Verilator/Amaranth ratio. Times exclude the Verilator build and the simulator start-up:
-both are timed inside the simulation, from the first stimulus to the last result. Writes
-bench/results/sim_speed.json.
+on BinaryMVU and Int8MVU in both simulators, in one run, and reports cycles/s, golden-checked
+MACs/s and the Verilator/Amaranth ratio per unit. Times exclude the Verilator build and the
+simulator start-up: both are timed inside the simulation, from the first stimulus to the last
+result. Writes bench/results/sim_speed.json.
 
-    python bench/sim_speed.py [--vectors N] [--n-in ...]
+    python bench/sim_speed.py [--design binary|int8|all] [--vectors N]
 """
 
 import argparse
@@ -19,45 +19,53 @@ from pathlib import Path
 
 from bitmac.sim.regression import regress
 
+#: Unit sizes measured: wide enough that a cycle carries many MACs, small enough to build fast.
+SIZES = {"binary": dict(n_in=256, n_out=32, pe=8, simd=64, mode="acc"),
+         "int8": dict(n_in=128, n_out=16, pe=4, simd=16, mode="acc")}
+
+
+def measure(design, vectors, stall, seed):
+    rows = {}
+    for simulator in ("amaranth", "verilator"):
+        result = regress(design, simulator=simulator, vectors=vectors, seed=seed, stall=stall,
+                         batches=1, **SIZES[design])
+        if result.mismatches:
+            raise SystemExit(f"mismatches: {result.summary()}")
+        rows[simulator] = {"vectors": result.vectors, "cycles": result.cycles,
+                           "macs_checked": result.macs, "seconds": round(result.seconds, 3),
+                           "cycles_per_s": round(result.cycles_per_second),
+                           "macs_per_s": round(result.macs_per_second)}
+    ratio = rows["verilator"]["cycles_per_s"] / max(rows["amaranth"]["cycles_per_s"], 1)
+    return {**SIZES[design], "results": rows, "verilator_over_amaranth": round(ratio, 2)}
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--design", default="binary", choices=["binary", "int8"])
-    parser.add_argument("--n-in", type=int, default=256)
-    parser.add_argument("--n-out", type=int, default=32)
-    parser.add_argument("--pe", type=int, default=8)
-    parser.add_argument("--simd", type=int, default=64)
+    parser.add_argument("--design", default="all", choices=["binary", "int8", "all"])
     parser.add_argument("--vectors", type=int, default=300)
     parser.add_argument("--stall", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--output", type=Path,
                         default=Path(__file__).parent / "results" / "sim_speed.json")
     args = parser.parse_args(argv)
-    sizes = dict(n_in=args.n_in, n_out=args.n_out, pe=args.pe, simd=args.simd)
-    rows = {}
-    for simulator in ("amaranth", "verilator"):
-        result = regress(args.design, simulator=simulator, vectors=args.vectors,
-                         seed=args.seed, stall=args.stall, batches=1, **sizes)
-        if result.mismatches:
-            print(result.summary(), file=sys.stderr)
-            return 1
-        rows[simulator] = {"vectors": result.vectors, "cycles": result.cycles,
-                           "macs_checked": result.macs, "seconds": round(result.seconds, 3),
-                           "cycles_per_s": round(result.cycles_per_second),
-                           "macs_per_s": round(result.macs_per_second)}
-    ratio = rows["verilator"]["cycles_per_s"] / max(rows["amaranth"]["cycles_per_s"], 1)
-    print(f"{args.design} MVU {args.n_in}x{args.n_out} pe={args.pe} simd={args.simd}, "
-          f"{args.vectors} vectors, stall {args.stall}")
-    print(f"{'simulator':<10} {'cycles':>8} {'seconds':>8} {'cycles/s':>10} {'MACs/s':>12}")
-    for simulator, row in rows.items():
-        print(f"{simulator:<10} {row['cycles']:>8} {row['seconds']:>8.2f} "
-              f"{row['cycles_per_s']:>10,} {row['macs_per_s']:>12,}")
-    print(f"verilator / amaranth: {ratio:.1f}x")
+    designs = list(SIZES) if args.design == "all" else [args.design]
+    measured = {design: measure(design, args.vectors, args.stall, args.seed)
+                for design in designs}
+    print(f"{args.vectors} vectors per run, stall probability {args.stall}")
+    print(f"{'unit':<28} {'simulator':<10} {'cycles':>8} {'seconds':>8} {'cycles/s':>10} "
+          f"{'MACs/s':>12} {'ratio':>6}")
+    for design, entry in measured.items():
+        unit = (f"{design} {entry['n_in']}x{entry['n_out']} pe{entry['pe']} "
+                f"simd{entry['simd']}")
+        for simulator, row in entry["results"].items():
+            ratio = f"{entry['verilator_over_amaranth']:.1f}x" if simulator == "verilator" else ""
+            print(f"{unit:<28} {simulator:<10} {row['cycles']:>8} {row['seconds']:>8.2f} "
+                  f"{row['cycles_per_s']:>10,} {row['macs_per_s']:>12,} {ratio:>6}")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps({
-        "design": args.design, **sizes, "vectors": args.vectors, "stall": args.stall,
-        "results": rows, "verilator_over_amaranth": round(ratio, 2),
-        "host": {"python": platform.python_version(), "cpus": os.cpu_count()}}, indent=2) + "\n")
+        "vectors": args.vectors, "stall": args.stall, "seed": args.seed, "units": measured,
+        "host": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                 "load_average": os.getloadavg()}}, indent=2) + "\n")
     print(f"wrote {args.output}")
     return 0
 
