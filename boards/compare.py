@@ -233,6 +233,7 @@ def run_compare(board=DEFAULT_BOARD, out_dir=DEFAULT_OUT, *, images=None, rtl=Tr
         "bitmac_version": __version__,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "board": board.name, "board_title": board.title, "part": board.part,
+        "family": board.family,
         "dataset": {"name": "scikit-learn digits (8x8)", "train": len(split.y_train),
                     "test": len(y), "split_seed": digits.SPLIT_SEED},
         "training": trained.config.as_dict(),
@@ -373,9 +374,9 @@ def _metric(entry, key):
 _ROWS = [
     ("weight_bits", "weight memory (bits)", "{:,.0f}"),
     ("parameter_bits", "weights + per-neuron parameters (bits)", "{:,.0f}"),
-    ("LUT", "LUT (logic cells)", "{:,.0f}"),
+    ("LUT", "LUT", "{:,.0f}"),
     ("FF", "FF", "{:,.0f}"),
-    ("BRAM", "BRAM (4 kbit EBR)", "{:,.0f}"),
+    ("BRAM", "BRAM", "{:,.0f}"),
     ("DSP", "DSP", "{:,.0f}"),
     ("fmax_mhz", "Fmax (MHz)", "{:.1f}"),
     ("peak_macs_per_cycle", "MAC lanes (pe x simd, summed)", "{:,.0f}"),
@@ -386,6 +387,13 @@ _ROWS = [
     ("inferences_per_second", "inferences per second at Fmax", "{:,.0f}"),
     ("latency_us", "latency at Fmax (us)", "{:.1f}"),
 ]
+
+
+# What the resource rows count, per FPGA family (nextpnr's cell types).
+_UNITS = {
+    "ice40": {"LUT": "logic cells", "BRAM": "4 kbit EBR", "DSP": "SB_MAC16"},
+    "ecp5": {"LUT": "LUT4", "BRAM": "18 kbit DP16KD", "DSP": "MULT18X18D"},
+}
 
 
 def _ratios(results):
@@ -420,7 +428,9 @@ def format_table(results):
         else:
             rtl_cells.append(rtl.get("status", "not run"))
     lines.append(f"| RTL vs golden (images) | | {rtl_cells[0]} | {rtl_cells[1]} | |")
+    units = _UNITS.get(results.get("family"), {})
     for key, label, fmt in _ROWS:
+        label = f"{label} ({units[key]})" if key in units else label
         cells = [_cell(_metric(nets[kind], key), fmt) for kind in ("int8", "binary")]
         for index, kind in enumerate(("int8", "binary")):
             build = nets[kind].get("build") or {}
