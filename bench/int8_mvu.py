@@ -205,7 +205,7 @@ def main(argv=None):
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
 
-    entries, ratios = [], []
+    entries = []
     for board in args.board:
         points = args.points or (QUICK_POINTS if args.quick else DEFAULT_POINTS)[board]
         for text in points:
@@ -214,18 +214,21 @@ def main(argv=None):
             entries.append(measure(board, pe, simd, mode, mul_cycles, timeout=args.timeout,
                                    build_root=args.build_dir))
             print(format_table(entries[-1:]).splitlines()[-1], file=sys.stderr)
-        ratio = headline(board, entries,
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    previous = json.loads(args.output.read_text()) if args.output.exists() else {}
+    # Points measured earlier (other boards or points) are kept; re-measured ones replaced.
+    merged = {f"{e['board']}:{e['point']}": e for e in previous.get("points", [])}
+    merged.update({f"{e['board']}:{e['point']}": e for e in entries})
+    # The headline of each board measured now: its best int8 point among all kept points.
+    ratios = []
+    for board in args.board:
+        ratio = headline(board, list(merged.values()),
                          binary_reference(board, timeout=args.timeout,
                                           build_root=args.build_dir))
         if ratio:
             ratios.append(ratio)
     print(format_table(entries))
     print(format_ratios(ratios))
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    previous = json.loads(args.output.read_text()) if args.output.exists() else {}
-    # Points measured earlier (other boards or points) are kept; re-measured ones replaced.
-    merged = {f"{e['board']}:{e['point']}": e for e in previous.get("points", [])}
-    merged.update({f"{e['board']}:{e['point']}": e for e in entries})
     merged_ratios = {r["board"]: r for r in previous.get("ratios", [])}
     merged_ratios.update({r["board"]: r for r in ratios})
     args.output.write_text(json.dumps({
