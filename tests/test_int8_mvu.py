@@ -460,3 +460,33 @@ def test_serializer_and_deserializer_round_trip(count):
     sim.add_testbench(sink)
     sim.run_until(2000 * CLOCK_PERIOD)
     assert received == beats
+
+
+def _bench_module():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).parent.parent / "bench" / "int8_mvu.py"
+    spec = importlib.util.spec_from_file_location("bench_int8_mvu", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_points_and_headline():
+    """bench/int8_mvu.py without a build: point syntax, and the ratio takes the best int8
+    point of the board (not the last one measured)."""
+    bench = _bench_module()
+    assert bench.parse_point("16x8") == (16, 8, "acc", 1)
+    assert bench.parse_point("4x1r32") == (4, 1, "requant", 32)
+    with pytest.raises(ValueError, match="PExSIMD"):
+        bench.parse_point("16by8")
+    entries = [
+        {"board": "b", "point": "8x1", "status": "ok", "gmacs": 0.5},
+        {"board": "b", "point": "4x1r1", "status": "ok", "gmacs": 0.1},
+        {"board": "b", "point": "9x9", "status": "failed"},
+        {"board": "other", "point": "64x2", "status": "ok", "gmacs": 9.0},
+    ]
+    binary = {"status": "ok", "gmacs": 20.0, "pe": 14, "simd": 32, "source": "test"}
+    ratio = bench.headline("b", entries, binary)
+    assert ratio["int8_point"] == "8x1" and ratio["binary_over_int8"] == 40.0
+    assert bench.headline("b", entries, {"status": "failed"}) is None
