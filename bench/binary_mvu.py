@@ -4,8 +4,9 @@ Each point wraps ``BinaryMVU(n_in, n_out, pe, simd, "acc")`` in the stimulus har
 (:class:`bitmac.boards.harness.StimulusHarness`: every input bit from an LFSR-fed chain, every
 output bit XOR-folded into one pin, so nothing is optimised away), places and routes it with the
 YoWASP Yosys + nextpnr through :func:`bitmac.boards.build.build` (with a timeout), and reports
-logic cells / LUT4s, flip-flops, block RAM, SPRAM, Fmax, binary MACs per cycle
-(``pe * simd``), GMAC/s at Fmax and LUTs per MAC lane. The matrix of every point is
+logic cells (iCE40: LUT4 + FF + carry; ECP5: LUT4 slices as nextpnr counts them), LUT4s of
+the synthesised netlist, flip-flops, block RAM, SPRAM, Fmax, binary MACs per cycle
+(``pe * simd``), GMAC/s at Fmax, and logic cells and LUT4s per MAC lane. The matrix of every point is
 ``(16 * pe, 16 * simd)``: 16 neuron folds x 16 synapse folds, so each PE's weights fill one
 256-deep memory. Figures include the harness (its stimulus flip-flops and the XOR fold).
 
@@ -62,6 +63,17 @@ def parse_point(text):
     return point
 
 
+def count_lut4(netlist_path, family):
+    """LUT4s of the synthesised netlist: ``SB_LUT4`` on iCE40; ``LUT4`` plus two per ``CCU2C``
+    (a carry cell holds two LUT4s) on ECP5."""
+    netlist = json.loads(Path(netlist_path).read_text())
+    cells = [cell["type"] for module in netlist["modules"].values()
+             for cell in module.get("cells", {}).values()]
+    if family == "ice40":
+        return cells.count("SB_LUT4")
+    return cells.count("LUT4") + 2 * cells.count("CCU2C")
+
+
 def measure(board_name, pe, simd, spram_pes, *, timeout, build_root, stage_levels):
     board = get_board(board_name)
     n_in, n_out = FOLDS * simd, FOLDS * pe
@@ -94,6 +106,7 @@ def measure(board_name, pe, simd, spram_pes, *, timeout, build_root, stage_level
     resources = report["resources"]
     fmax = min(clock["fmax_mhz"] for clock in report["clocks"]) if report["clocks"] else None
     luts = resources.get("LUT", {}).get("used")
+    lut4 = count_lut4(result.report_json.parent / f"{name}.json", board.family)
     entry.update(
         status="ok",
         luts=luts, ffs=resources.get("FF", {}).get("used"),
@@ -101,6 +114,7 @@ def measure(board_name, pe, simd, spram_pes, *, timeout, build_root, stage_level
         lut_cell=resources.get("LUT", {}).get("cell"),
         luts_available=resources.get("LUT", {}).get("available"),
         fmax_mhz=fmax, timing_met=report["timing_met"],
+        lut4=lut4, lut4_per_lane=round(lut4 / (pe * simd), 2),
         gmacs=round(pe * simd * fmax / 1e3, 2) if fmax else None,
         luts_per_lane=round(luts / (pe * simd), 2) if luts else None,
         seconds=round(time.monotonic() - start, 1),
@@ -110,19 +124,36 @@ def measure(board_name, pe, simd, spram_pes, *, timeout, build_root, stage_level
 
 
 def format_table(entries):
-    header = (f"{'board':<11}{'pe x simd':>11}{'spram':>6}{'MAC/cyc':>8}{'LUT':>7}{'FF':>7}"
-              f"{'BRAM':>5}{'SPRAM':>6}{'Fmax':>8}{'GMAC/s':>8}{'LUT/lane':>9}  status")
+    header = (f"{'board':<11}{'pe x simd':>11}{'spram':>6}{'MAC/cyc':>8}{'LC/LUT':>7}{'LUT4':>7}"
+              f"{'FF':>7}{'BRAM':>5}{'SPRAM':>6}{'Fmax':>8}{'GMAC/s':>8}{'LC/lane':>8}"
+              f"{'LUT4/lane':>10}  status")
     lines = [header, "-" * len(header)]
     for e in entries:
         def cell(key, width, fmt="{}"):
             value = e.get(key)
             return f"{'-' if value is None else fmt.format(value):>{width}}"
         lines.append(f"{e['board']:<11}{e['pe']:>6} x {e['simd']:<3}{e['spram_pes']:>6}"
-                     f"{e['macs_per_cycle']:>8}{cell('luts', 7)}{cell('ffs', 7)}{cell('bram', 5)}"
-                     f"{cell('spram', 6)}{cell('fmax_mhz', 8, '{:.1f}')}{cell('gmacs', 8)}"
-                     f"{cell('luts_per_lane', 9)}  "
+                     f"{e['macs_per_cycle']:>8}{cell('luts', 7)}{cell('lut4', 7)}{cell('ffs', 7)}"
+                     f"{cell('bram', 5)}{cell('spram', 6)}{cell('fmax_mhz', 8, '{:.1f}')}"
+                     f"{cell('gmacs', 8)}{cell('luts_per_lane', 8)}{cell('lut4_per_lane', 10)}  "
                      + (e["status"] if e["status"] == "ok" else f"{e['status']}: {e.get('error')}"))
     return "\n".join(lines)
+
+
+def _key(entry):
+    return f"{entry['board']}:{entry['pe']}x{entry['simd']}s{entry['spram_pes']}"
+
+
+def write_results(path, entries):
+    """Merge ``entries`` into the JSON file: points measured earlier (other boards or points)
+    are kept, re-measured ones replaced."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    merged = {_key(e): e for e in previous.get("points", [])}
+    merged.update({_key(e): e for e in entries})
+    path.write_text(json.dumps({
+        "bench": "binary_mvu", "folds": FOLDS, "host": host_platform.platform(),
+        "points": list(merged.values())}, indent=2) + "\n")
 
 
 def main(argv=None):
@@ -148,16 +179,9 @@ def main(argv=None):
             entries.append(measure(board, pe, simd, spram, timeout=args.timeout,
                                    build_root=args.build_dir, stage_levels=args.stage_levels))
             print(format_table(entries[-1:]).splitlines()[-1], file=sys.stderr)
+            # Written after every point, so a sweep cut short keeps what it measured.
+            write_results(args.output, entries[-1:])
     print(format_table(entries))
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    previous = json.loads(args.output.read_text()) if args.output.exists() else {}
-    # Points measured earlier (other boards or points) are kept; re-measured ones replaced.
-    merged = {f"{e['board']}:{e['pe']}x{e['simd']}s{e['spram_pes']}": e
-              for e in previous.get("points", [])}
-    merged.update({f"{e['board']}:{e['pe']}x{e['simd']}s{e['spram_pes']}": e for e in entries})
-    args.output.write_text(json.dumps({
-        "bench": "binary_mvu", "folds": FOLDS, "host": host_platform.platform(),
-        "points": list(merged.values())}, indent=2) + "\n")
     print(f"wrote {args.output}", file=sys.stderr)
     return 0 if all(e["status"] == "ok" for e in entries) else 1
 
