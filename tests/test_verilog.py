@@ -63,7 +63,9 @@ def test_port_map_lists_every_verilog_port_with_payload_fields(tmp_path):
 
 
 def test_port_meanings_come_from_the_component_docstring():
-    ports = {entry["port"]: entry for entry in port_map(Int8Mac(acc_width=24))}
+    from bitmac.sim.verilog import verilog_text
+    unit = Int8Mac(acc_width=24)
+    ports = {entry["port"]: entry for entry in port_map(unit, verilog_text(unit, "mac"))}
     assert ports["acc"]["width"] == 24 and ports["acc"]["signed"]
     assert "running sum" in ports["acc"]["meaning"]
     assert ports["a"]["direction"] == "input"
