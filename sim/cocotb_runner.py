@@ -187,7 +187,7 @@ def _run_build(runner, verilog_path, toplevel, build_dir, build_args, waves_form
 
 
 def run_bench(component, bench, config, *, simulator="verilator", waves=None, name=None,
-              timeout=None, quiet=True):
+              timeout=None, quiet=True, keep_run=False):
     """Convert ``component`` to Verilog, build it and run the cocotb bench module
     ``bitmac.sim.cocotb_benches.<bench>`` on it.
 
@@ -209,6 +209,9 @@ def run_bench(component, bench, config, *, simulator="verilator", waves=None, na
         Seconds of wall time after which the simulation is stopped.
     quiet : bool
         Send the build and simulator output to log files instead of the terminal.
+    keep_run : bool
+        Keep the run folder (config, report, simulator log) even when the bench passed; a
+        failed run's folder is always kept for its log.
 
     Returns
     -------
@@ -275,5 +278,8 @@ def run_bench(component, bench, config, *, simulator="verilator", waves=None, na
     else:
         report = {"bench": bench, "finished": False, "mismatches": 0,
                   "error": f"the simulation wrote no report; see {run_dir / 'sim.log'}"}
-    return BenchResult(report=report, run_dir=run_dir, waves=waves_path, wall_seconds=wall)
+    result = BenchResult(report=report, run_dir=run_dir, waves=waves_path, wall_seconds=wall)
+    if result.passed and not keep_run:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return result
 

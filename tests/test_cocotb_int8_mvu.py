@@ -11,11 +11,6 @@ from bitmac.hdl.int8_mvu import Int8MVU
 from bitmac.sim.cocotb_runner import run_bench
 
 
-@pytest.fixture(autouse=True)
-def _build_dir(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("BITMAC_BUILD_DIR", str(tmp_path_factory.getbasetemp() / "sim"))
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("sizes, reset_at_vector", [
     (dict(n_in=100, n_out=16, pe=4, simd=16, mode="acc"), 13),

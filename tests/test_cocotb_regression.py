@@ -8,11 +8,6 @@ import pytest
 from bitmac.cli import main
 
 
-@pytest.fixture(autouse=True)
-def _build_dir(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("BITMAC_BUILD_DIR", str(tmp_path_factory.getbasetemp() / "sim"))
-
-
 SUMMARY = re.compile(r"(\d+) vectors, ([\d,]+) MACs checked, ([\d,]+) cycles, "
                      r"([\d,]+) cycles/s, (\d+) mismatches")
 

@@ -16,12 +16,6 @@ from bitmac.hdl.popcount import Popcount
 from bitmac.sim.cocotb_runner import check_simulator, find_verilator, run_bench
 
 
-@pytest.fixture(autouse=True)
-def _build_dir(tmp_path_factory, monkeypatch):
-    # One build folder per pytest session and worker, shared by the tests of that worker.
-    monkeypatch.setenv("BITMAC_BUILD_DIR", str(tmp_path_factory.getbasetemp() / "sim"))
-
-
 def _passed(result):
     assert result.passed, result.describe()
     return result
