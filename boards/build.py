@@ -355,12 +355,12 @@ def _resource_name(cell, family):
 
 
 def _last_error(log_text):
-    errors = [line.strip() for line in log_text.splitlines()
-              if "ERROR" in line or "error:" in line.lower()]
+    lines = [line.strip() for line in log_text.splitlines()
+             if line.strip() and not line.startswith("+ ")]     # not the sh -x trace
+    errors = [line for line in lines if "ERROR" in line or "error:" in line.lower()]
     if errors:
         return errors[-1]
-    tail = [line.strip() for line in log_text.splitlines() if line.strip()]
-    return tail[-1] if tail else "no output"
+    return lines[-1] if lines else "no output"
 
 
 def dfu_suffix(data, *, vendor=0x1209, product=0x5AF0, device=0xFFFF):
@@ -512,9 +512,12 @@ def build(design_top, board, *, name="top", build_dir="build", toolchain=DEFAULT
         build_dir, script, env, tools, timeout=timeout, progress=progress, label=label)
     if returncode != 0:
         log_text = log_path.read_text(errors="replace")
-        nextpnr_log = build_dir / f"{name}.tim"
-        if nextpnr_log.exists():
-            log_text += nextpnr_log.read_text(errors="replace")
+        # Yosys (-q) and nextpnr (--quiet) write their errors to their own logs.
+        stage_log = {"synthesis": build_dir / f"{name}.rpt",
+                     "place and route": build_dir / f"{name}.tim"}.get(stage)
+        if stage_log is not None and stage_log.exists():
+            log_text += stage_log.read_text(errors="replace")
+            log_path = stage_log
         overflow = _overflow(log_text, board.family)
         if overflow is not None:
             cell, used, available = overflow

@@ -20,9 +20,9 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 
-from bitmac.boards.build import (BuildTimeoutError, ClockedTop, DesignTooBigError, TimingError,
-                                 build, dfu_suffix, ecp5_pll_params, ice40_pll_params,
-                                 read_sidecar)
+from bitmac.boards.build import (BuildError, BuildTimeoutError, ClockedTop, DesignTooBigError,
+                                 TimingError, build, dfu_suffix, ecp5_pll_params,
+                                 ice40_pll_params, read_sidecar)
 from bitmac.boards.harness import StimulusHarness
 from bitmac.boards.registry import BOARDS, DEFAULT_BOARD, get_board
 from bitmac.boards.report import format_report, normalise_report
@@ -447,6 +447,29 @@ def test_build_timeout_stops_the_tools(tmp_path):
     # The stopped flow wrote no bitstream, report or sidecar.
     assert not (tmp_path / "top.bin").exists()
     assert not (tmp_path / "top.report.json").exists()
+
+
+def test_a_failing_tool_is_reported_with_its_own_error_line(tmp_path, monkeypatch):
+    # A stand-in "system" Yosys that fails as Yosys -q does: the error goes to its -l log.
+    system_bin = tmp_path / "bin"
+    system_bin.mkdir()
+    fake = system_bin / "yosys"
+    fake.write_text("#!/bin/sh\n[ \"$2\" = -l ] && echo 'ERROR: stand-in failure' > \"$3\"\n"
+                    "exit 1\n")
+    fake.chmod(0o755)
+    for name in ("nextpnr-ice40", "icepack"):
+        (system_bin / name).symlink_to(VENV_BIN / f"yowasp-{name}")
+    for variable in ("YOSYS", "NEXTPNR_ICE40", "ICEPACK"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("PATH", f"{system_bin}:/usr/bin:/bin")
+    # Amaranth's own RTLIL/Verilog export would take the first yosys on PATH too.
+    monkeypatch.setenv("AMARANTH_USE_YOSYS", "builtin")
+    board = get_board("icebreaker")
+    with pytest.raises(BuildError, match=r"build icebreaker: synthesis failed: ERROR: stand-in "
+                                         r"failure \(log: .*square\.rpt\)"):
+        build(StimulusHarness(SquareAccumulator(1), pin=board.status_pin), board,
+              name="square", build_dir=tmp_path / "out", toolchain="system",
+              timeout=BUILD_TIMEOUT, progress=False)
 
 
 @pytest.mark.slow
