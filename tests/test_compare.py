@@ -10,7 +10,9 @@ import pytest
 from amaranth.hdl import Fragment
 from amaranth.sim import Simulator
 
+from bitmac.boards import compare
 from bitmac.boards.compare import NetworkPipeline, format_table, pipeline_timing, run_compare
+from bitmac.boards.registry import get_board
 from bitmac.sim import network_rtl
 from bitmac.sim.digits import load_split, trained_networks
 from bitmac.sim.streams import StreamReceiver, stream_put
@@ -192,3 +194,47 @@ def test_compare_command_rejects_bad_arguments(tmp_path):
     result = subprocess.run([sys.executable, "-m", "bitmac", "compare", "--board", "nope"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_netlist_cell_counts_follow_the_hierarchy(tmp_path):
+    blackbox = {"attributes": {"blackbox": "00000000000000000000000000000001"},
+                "cells": {"internal": {"type": "$and"}}}
+    netlist = {"modules": {
+        "top": {"attributes": {"top": "00000000000000000000000000000001"},
+                "cells": {"a": {"type": "SB_LUT4"}, "b": {"type": "child"},
+                          "c": {"type": "child"}, "d": {"type": "SB_MAC16"}}},
+        "child": {"attributes": {}, "cells": {"x": {"type": "SB_RAM40_4K"},
+                                              "y": {"type": "SB_DFFE"},
+                                              "z": {"type": "SB_LUT4"}}},
+        "SB_LUT4": blackbox, "SB_MAC16": blackbox, "SB_RAM40_4K": blackbox,
+        "SB_DFFE": blackbox}}
+    path = tmp_path / "design.json"
+    path.write_text(json.dumps(netlist))
+    assert compare.netlist_cell_counts(path) == {"SB_LUT4": 3, "SB_MAC16": 1,
+                                                 "SB_RAM40_4K": 2, "SB_DFFE": 2}
+    error = ("design too big for iCE40UP5K-SG48 (iCEBreaker): LUT (ICESTORM_LC) overflowed: "
+             "6075 used, 5280 available")
+    needed = compare._needed(error, tmp_path, "design", get_board("icebreaker"))
+    assert needed["needed"] == {"BRAM": 2, "DSP": 1, "FF": 2, "LUT": 6075}
+    assert needed["synthesis_cells"]["LUT"] == 3 and needed["available"]["DSP"] == 8
+
+
+def test_table_shows_what_a_design_that_does_not_fit_needs():
+    results = {
+        "accuracy": {"float": 0.978, "int8": 0.978, "binary": 0.961},
+        "dataset": {"test": 360}, "family": "ice40",
+        "networks": {
+            "int8": {"weight_bits": 70656, "rtl": {"status": "bit-exact", "images": 360},
+                     "build": {"status": "does not fit", "needed": {"LUT": 6075, "DSP": 14},
+                               "available": {"LUT": 5280, "DSP": 8}}},
+            "binary": {"weight_bits": 17024, "rtl": None,
+                       "build": {"status": "built", "resources": {"LUT": 772, "DSP": 0},
+                                 "available": {"LUT": 5280, "DSP": 8}, "fmax_mhz": 56.8}},
+        },
+    }
+    results["ratios"] = compare._ratios(results)
+    table = compare.format_table(results)
+    assert "| LUT (logic cells) | | needs 6,075 of 5,280 | 772 | n/a |" in table
+    assert "| DSP (SB_MAC16) | | needs 14 of 8 | 0 | n/a |" in table
+    assert "| weight memory (bits) | | 70,656 | 17,024 | 0.24 |" in table
+    assert "| RTL vs golden (images) | | bit-exact on 360 | not run | |" in table
