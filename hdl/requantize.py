@@ -194,15 +194,18 @@ class Requantizer(wiring.Component):
             operand = Mux(load_2, s1_x, x)
             slice_bits = Mux(load_2, s1_multiplier.as_unsigned(), rest)[:slice_width]
             top_slice = ~load_2 & (step == steps - 1)
+            base = Mux(load_2, 0, high)
+            total = Signal(signed(34 + slice_width))
             if slice_width == 1:
                 # Written without `*` so that no DSP block is inferred; the top bit is the
-                # sign bit, of weight -2**31.
-                term = Mux(slice_bits, Mux(top_slice, -operand, operand), 0)
+                # sign bit, of weight -2**31. Sum and difference side by side: one carry
+                # chain deep, not a negation followed by an addition.
+                m.d.comb += total.eq(Mux(slice_bits,
+                                         Mux(top_slice, base - operand, base + operand), base))
             else:
                 term = operand * Cat(slice_bits, top_slice & slice_bits[-1]).as_signed()
-            total = Signal(signed(34 + slice_width))
+                m.d.comb += total.eq(base + term)
             m.d.comb += [
-                total.eq(Mux(load_2, 0, high) + term),
                 s2_done.eq(step == steps),
                 s2_product.eq(Cat(low, high)[:64].as_signed()),
             ]
