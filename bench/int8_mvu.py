@@ -25,6 +25,7 @@ failures and timeouts, and the ratio per board).
 
 import argparse
 import importlib.util
+import inspect
 import json
 import platform as host_platform
 import sys
@@ -39,6 +40,8 @@ from bitmac.hdl.int8_mvu import Int8MVU
 HERE = Path(__file__).parent
 RESULTS = HERE / "results" / "int8_mvu.json"
 BINARY_RESULTS = HERE / "results" / "binary_mvu.json"
+# Options of bench/binary_mvu.py's measure() beyond the board and point, as its CLI defaults.
+BINARY_DEFAULTS = {"stage_levels": 1}
 
 # Design clock asked of the PLL: the issue's targets (nextpnr then reports what it reached).
 TARGET_MHZ = {"icebreaker": 60.0, "ulx3s-85f": 100.0}
@@ -71,7 +74,7 @@ def point_name(pe, simd, mode, mul_cycles):
     return f"{pe}x{simd}" + (f"r{mul_cycles}" if mode == "requant" else "")
 
 
-def measure(board_name, pe, simd, mode, mul_cycles, *, timeout, build_root):
+def measure(board_name, pe, simd, mode, mul_cycles, *, timeout, build_root, reuse=False):
     board = get_board(board_name)
     n_in, n_out = FOLDS * simd, FOLDS * pe
     unit = Int8MVU(n_in, n_out, pe, simd, mode,
@@ -88,6 +91,14 @@ def measure(board_name, pe, simd, mode, mul_cycles, *, timeout, build_root):
         "harness_observed_bits": harness.observed_bits, "harness_pipelined_fold": True,
     }
     start = time.monotonic()
+    saved = build_root / board.name / name / f"{name}.report.json"
+    if reuse and saved.exists():
+        # Re-tabulate a finished build of the same point (same code assumed) without rebuilding.
+        report = json.loads(saved.read_text())
+        entry = _tabulate(entry, report, build_root / board.name / name / f"{name}.rpt",
+                          saved, start, pe * simd)
+        entry.update(seconds=report.get("build_seconds"), reused_build=True)
+        return entry
     try:
         result = build(harness, board, name=name, build_dir=build_root / board.name / name,
                        clock_hz=(TARGET_MHZ.get(board.name) or 0) * 1e6 or None,
@@ -98,11 +109,15 @@ def measure(board_name, pe, simd, mode, mul_cycles, *, timeout, build_root):
         entry.update(status="failed", error=str(error),
                      seconds=round(time.monotonic() - start, 1))
         return entry
-    report = result.report
+    return _tabulate(entry, result.report, build_root / board.name / name / f"{name}.rpt",
+                     result.report_json, start, pe * simd)
+
+
+def _tabulate(entry, report, log, report_json, start, macs_per_cycle):
+    """Fill ``entry`` from a normalised build report and the Yosys log."""
     resources = report["resources"]
     # Yosys 0.70's ice40_dsp can emit a wrong netlist when it folds an adder into a DSP
     # block (two blocks claiming one register, one driver replaced by a constant); it warns.
-    log = build_root / board.name / name / f"{name}.rpt"
     conflicts = log.read_text(errors="replace").count("Driver-driver conflict") \
         if log.exists() else None
     fmax = min(clock["fmax_mhz"] for clock in report["clocks"]) if report["clocks"] else None
@@ -115,11 +130,11 @@ def measure(board_name, pe, simd, mode, mul_cycles, *, timeout, build_root):
         lut_cell=resources.get("LUT", {}).get("cell"),
         luts_available=resources.get("LUT", {}).get("available"),
         fmax_mhz=fmax, timing_met=report["timing_met"],
-        gmacs=round(pe * simd * fmax / 1e3, 3) if fmax else None,
-        macs_per_dsp=round(pe * simd / dsps, 2) if dsps else None,
+        gmacs=round(macs_per_cycle * fmax / 1e3, 3) if fmax else None,
+        macs_per_dsp=round(macs_per_cycle / dsps, 2) if dsps else None,
         driver_conflicts=conflicts,
         seconds=round(time.monotonic() - start, 1),
-        report=str(result.report_json),
+        report=str(report_json),
     )
     if conflicts:
         entry.update(status="failed", error=f"Yosys reported {conflicts} driver-driver "
@@ -147,7 +162,12 @@ def binary_reference(board_name, *, timeout, build_root):
     binary = _binary_bench()
     pe, simd, spram = binary.parse_point(binary.QUICK_POINTS[board_name][0])
     print(f"== {board_name}: binary reference pe={pe} simd={simd}", file=sys.stderr)
-    entry = binary.measure(board_name, pe, simd, spram, timeout=timeout, build_root=build_root)
+    # The binary bench's own defaults for any further keyword-only option (stage_levels...).
+    options = {name: BINARY_DEFAULTS[name]
+               for name, parameter in inspect.signature(binary.measure).parameters.items()
+               if parameter.kind is parameter.KEYWORD_ONLY and name in BINARY_DEFAULTS}
+    entry = binary.measure(board_name, pe, simd, spram, timeout=timeout, build_root=build_root,
+                           **options)
     return dict(entry, source="built in this run")
 
 
@@ -203,6 +223,9 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="one small point per board")
     parser.add_argument("--build-dir", type=Path, default=Path("build/bench_int8_mvu"))
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--reuse", action="store_true",
+                        help="take a point's finished build from --build-dir instead of "
+                             "rebuilding it (same code)")
     args = parser.parse_args(argv)
 
     entries = []
@@ -212,13 +235,22 @@ def main(argv=None):
             pe, simd, mode, mul_cycles = parse_point(text)
             print(f"== {board}: int8 {text}", file=sys.stderr)
             entries.append(measure(board, pe, simd, mode, mul_cycles, timeout=args.timeout,
-                                   build_root=args.build_dir))
+                                   build_root=args.build_dir, reuse=args.reuse))
             print(format_table(entries[-1:]).splitlines()[-1], file=sys.stderr)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     previous = json.loads(args.output.read_text()) if args.output.exists() else {}
     # Points measured earlier (other boards or points) are kept; re-measured ones replaced.
     merged = {f"{e['board']}:{e['point']}": e for e in previous.get("points", [])}
     merged.update({f"{e['board']}:{e['point']}": e for e in entries})
+    merged_ratios = {r["board"]: r for r in previous.get("ratios", [])}
+
+    def write():
+        args.output.write_text(json.dumps({
+            "bench": "int8_mvu", "folds": FOLDS, "host": host_platform.platform(),
+            "points": list(merged.values()), "ratios": list(merged_ratios.values())},
+            indent=2) + "\n")
+
+    write()     # the points are kept even if a binary reference build is interrupted
     # The headline of each board measured now: its best int8 point among all kept points.
     ratios = []
     for board in args.board:
@@ -229,12 +261,8 @@ def main(argv=None):
             ratios.append(ratio)
     print(format_table(entries))
     print(format_ratios(ratios))
-    merged_ratios = {r["board"]: r for r in previous.get("ratios", [])}
     merged_ratios.update({r["board"]: r for r in ratios})
-    args.output.write_text(json.dumps({
-        "bench": "int8_mvu", "folds": FOLDS, "host": host_platform.platform(),
-        "points": list(merged.values()), "ratios": list(merged_ratios.values())},
-        indent=2) + "\n")
+    write()
     print(f"wrote {args.output}", file=sys.stderr)
     return 0 if all(e["status"] == "ok" for e in entries) else 1
 
