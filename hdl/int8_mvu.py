@@ -4,9 +4,9 @@
 for every neuron fold, one weight memory per PE, fold counters, back-pressure) with
 :class:`Int8Lane` as the per-PE arithmetic: :class:`~bitmac.hdl.int8_mac.Int8Mac` over ``simd``
 signed int8 products per cycle. In ``"acc"`` mode the outputs are the signed accumulators;
-in ``"requant"`` mode each neuron's accumulator goes, with its parameters (loaded through
-``q_stream`` into the engine's per-PE parameter memories), through one shared
-:class:`~bitmac.hdl.requantize.Requantizer` and comes out as int8.
+in ``"requant"`` mode each neuron's accumulator goes through one shared
+:class:`~bitmac.hdl.requantize.Requantizer` and comes out as int8, with its parameters read from
+one parameter memory of that shared path (:class:`QuantParamStore`), not from per-PE memories.
 
 Why one shared requantizer: its 32 x 32 multiply alone costs 4 SB_MAC16 on iCE40UP5K (of 8)
 or 4 MULT18X18D on ECP5, as much as 4 MAC lanes. Each PE produces one accumulator every
@@ -14,17 +14,25 @@ or 4 MULT18X18D on ECP5, as much as 4 MAC lanes. Each PE produces one accumulato
 ``requant_mul_cycles`` cycles keeps the unit at full rate as long as
 ``pe * requant_mul_cycles <= SF``; otherwise it back-pressures the engine (correct, slower).
 ``requant_mul_cycles=32`` needs no DSP block at all.
+
+Why one narrow parameter memory: the requantizer takes the neurons one at a time, in neuron
+order, one every ``requant_mul_cycles`` cycles at best. So each neuron's 85 parameter bits are
+stored as ``W = min(6, requant_mul_cycles)`` words of ``ceil(85 / W)`` bits (15 bits for
+``W = 6``) and read one word per cycle ahead of use: ``n_out * W`` words in all, 2 EBR of
+256 x 16 on iCE40 for 64 neurons, where per-PE 85-bit memories cost 6 EBR per PE.
 """
 
-from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .int8_mac import Int8Mac, check_acc_width
-from .mvu import MatrixVectorEngine, fold_counts, lane_signature
+from .mvu import MatrixVectorEngine, _registered_read, fold_counts, lane_signature
 from .requantize import QUANT_LAYOUT, REQUANT_LAYOUT, Requantizer
 
-__all__ = ["Int8Lane", "Int8MVU", "StreamSerializer", "StreamDeserializer", "INT8_MVU_MODES"]
+__all__ = ["Int8Lane", "Int8MVU", "QuantParamStore", "StreamSerializer", "StreamDeserializer",
+           "INT8_MVU_MODES", "quant_param_words"]
 
 INT8_MVU_MODES = ("acc", "requant")
 
@@ -33,44 +41,29 @@ class Int8Lane(wiring.Component):
     """The arithmetic of one int8 PE, following the lane contract of :mod:`bitmac.hdl.mvu`.
 
     An :class:`~bitmac.hdl.int8_mac.Int8Mac` sums the ``simd`` products of each synapse fold
-    into the neuron's accumulator (``first`` clears it). In ``"requant"`` mode the neuron's
-    parameters, captured with its last fold, leave with the accumulator: they wait in a small
-    ring of :attr:`param_slots` registers (one when ``SF >= Int8Mac.latency``), as many
-    neurons as can be in flight. The result is registered (out of the DSP block).
+    into the neuron's accumulator (``first`` clears it). The result, the signed accumulator, is
+    registered (out of the DSP block). Requantization happens after the engine, in
+    :class:`Int8MVU`'s shared path.
 
     Latency: ``Int8Mac.latency + 1`` (4 for ``simd=1``, ``6 + ceil(log2(simd))`` otherwise);
     one fold per cycle.
 
     Parameters
     ----------
-    n_in, simd, synapse_folds : int
-        Dot product depth, lanes per fold and ``ceil(n_in / simd)``.
+    n_in, simd : int
+        Dot product depth and lanes per fold.
     acc_width : int
         Accumulator width, at least ``acc_bits(n_in)`` (refused otherwise).
-    mode : "acc" or "requant"
-        ``result`` is ``signed(acc_width)``, or :data:`~bitmac.hdl.requantize.REQUANT_LAYOUT`
-        (the accumulator sign-extended to 32 bits and the neuron's parameters).
     """
 
-    def __init__(self, n_in, simd, synapse_folds, acc_width, mode):
+    def __init__(self, n_in, simd, acc_width):
         self._mac = Int8Mac(acc_width, simd=simd, depth=n_in)
-        self._sf, self._mode = synapse_folds, mode
-        requant = mode == "requant"
         super().__init__(lane_signature(
-            simd=simd, a_shape=signed(8), w_shape=signed(8),
-            result_shape=REQUANT_LAYOUT if requant else signed(acc_width),
-            param_shape=QUANT_LAYOUT if requant else None))
+            simd=simd, a_shape=signed(8), w_shape=signed(8), result_shape=signed(acc_width)))
 
     @property
     def latency(self):
         return self._mac.latency + 1
-
-    @property
-    def param_slots(self):
-        """Registers holding the parameters of neurons in flight (requant mode): a neuron's
-        parameters are written at its last fold and read ``Int8Mac.latency`` cycles later,
-        while a new neuron can end every ``synapse_folds`` cycles."""
-        return (self._mac.latency - 1) // self._sf + 1
 
     def elaborate(self, platform):
         m = Module()
@@ -92,35 +85,8 @@ class Int8Lane(wiring.Component):
         done = Signal()
         m.d.comb += done.eq(mac.acc_valid & last)
         m.d.sync += self.result_valid.eq(done)
-
-        if self._mode == "acc":
-            with m.If(done):
-                m.d.sync += self.result.eq(mac.acc)
-            return m
-
-        # Requant mode: a ring of parameter registers, written at each neuron's last fold
-        # and read, in the same order, when its accumulator is done.
-        slots = [Signal(QUANT_LAYOUT, name=f"param_slot{i}", reset_less=True)
-                 for i in range(self.param_slots)]
-        write_index = Signal(range(len(slots)))
-        read_index = Signal(range(len(slots)))
-        with m.If(self.valid & self.last):
-            with m.Switch(write_index):
-                for index, slot in enumerate(slots):
-                    with m.Case(index):
-                        m.d.sync += slot.eq(self.param)
-            m.d.sync += write_index.eq(_wrap_increment(write_index, len(slots)))
-        current = Signal(QUANT_LAYOUT)
-        with m.Switch(read_index):
-            for index, slot in enumerate(slots):
-                with m.Case(index):
-                    m.d.comb += current.eq(slot)
         with m.If(done):
-            m.d.sync += [
-                self.result.acc.eq(mac.acc),
-                self.result.quant.eq(current),
-                read_index.eq(_wrap_increment(read_index, len(slots))),
-            ]
+            m.d.sync += self.result.eq(mac.acc)
         return m
 
 
@@ -129,6 +95,156 @@ def _wrap_increment(counter, modulus):
     if modulus == 1:
         return counter
     return Mux(counter == modulus - 1, 0, counter + 1)
+
+
+#: Widest word count of the parameter memory: 85 bits in words of at most 16 bits (the width
+#: of an iCE40 EBR port).
+MAX_QUANT_PARAM_WORDS = -(-QUANT_LAYOUT.size // 16)
+
+
+def quant_param_words(requant_mul_cycles):
+    """Words per neuron in the parameter memory: as many (up to 6, 15 bits each) as can be read
+    one per cycle while the requantizer spends ``requant_mul_cycles`` cycles on a neuron."""
+    return min(MAX_QUANT_PARAM_WORDS, requant_mul_cycles)
+
+
+class QuantParamStore(wiring.Component):
+    """The requantization parameters of ``n_out`` neurons, joined to their accumulators.
+
+    Holds one memory of ``n_out * words`` words of ``ceil(85 / words)`` bits, neuron ``n``'s
+    :data:`~bitmac.hdl.requantize.QUANT_LAYOUT` bits in words ``n * words .. n * words +
+    words - 1``, least significant word first. Accumulators arrive on ``i_stream`` in neuron
+    order ``0 .. n_out - 1`` (then 0 again: a neuron counter, reset by reset, wraps at
+    ``n_out``); each leaves on ``o_stream`` with its neuron's parameters.
+
+    Reading: one word per cycle, ahead of use (a neuron's words are read while the previous
+    one waits), so a neuron's parameters are ready ``words`` cycles after the previous one
+    left, and at once when the store was idle. No register holds a whole neuron: the
+    requantizer's first stage does. Latency 0 (``o_stream`` is combinational from
+    ``i_stream``); throughput one beat every ``words`` cycles.
+
+    Loading: ``q_stream`` takes ``n_out`` beats in neuron order, a new load only while
+    ``may_load`` is high (the owner holds no accumulator that has not yet left). A beat is
+    written word by word from the payload and taken with its last word (one beat every
+    ``words`` cycles); ``loading`` is high from the first write until the last, and the
+    read-ahead restarts from neuron 0 afterwards. Reset drops a partial load; the memory
+    keeps its contents.
+
+    Parameters
+    ----------
+    n_out : int
+        Neurons.
+    words : int
+        Words per neuron, 1 to 6.
+    acc_width : int
+        Width of the signed accumulators on ``i_stream`` (sign-extended to 32 bits).
+
+    Attributes
+    ----------
+    load_last_beat : Out(1)
+        The beat on ``q_stream`` is the last of its load.
+    vector_end : Out(1)
+        Neuron ``n_out - 1`` leaves this cycle.
+    """
+
+    def __init__(self, n_out, words, acc_width):
+        if not isinstance(words, int) or not 1 <= words <= MAX_QUANT_PARAM_WORDS:
+            raise ValueError(f"words must be an integer from 1 to {MAX_QUANT_PARAM_WORDS}, "
+                             f"not {words!r}")
+        self.n_out, self.words = n_out, words
+        self.word_width = -(-QUANT_LAYOUT.size // words)
+        super().__init__({
+            "q_stream": In(stream.Signature(QUANT_LAYOUT)),
+            "i_stream": In(stream.Signature(signed(acc_width))),
+            "o_stream": Out(stream.Signature(REQUANT_LAYOUT)),
+            "may_load": In(1),
+            "loading": Out(1),
+            "load_last_beat": Out(1),
+            "vector_end": Out(1),
+        })
+
+    @property
+    def depth(self):
+        return self.n_out * self.words
+
+    def elaborate(self, platform):
+        m = Module()
+        n_out, words, width, depth = self.n_out, self.words, self.word_width, self.depth
+        # no_rw_check: nothing read during a load is used (the read-ahead restarts after it).
+        m.submodules.memory = memory = Memory(shape=width, depth=depth, init=[],
+                                              attrs={"no_rw_check": 1})
+
+        # ---- load: a beat is written as `words` words, one per cycle, straight from the
+        # payload (held by the source until the last word is written, when it is taken) ----
+        write = memory.write_port()
+        open_load = Signal()                    # some beats of a load taken, not all
+        beats = Signal(range(n_out))
+        word_index = Signal(range(words))
+        write_addr = Signal(range(depth))
+        writing, q_beat = Signal(), Signal()
+        payload = Value.cast(self.q_stream.payload)
+        padded = Cat(payload, Const(0, words * width - len(payload)))
+        m.d.comb += [
+            writing.eq(self.q_stream.valid & (open_load | self.may_load)),
+            self.q_stream.ready.eq((open_load | self.may_load) & (word_index == words - 1)),
+            q_beat.eq(self.q_stream.valid & self.q_stream.ready),
+            write.addr.eq(write_addr),
+            write.data.eq(padded.word_select(word_index, width) if words > 1 else padded),
+            write.en.eq(writing),
+            self.loading.eq(open_load | writing),
+            self.load_last_beat.eq(beats == n_out - 1),
+        ]
+        with m.If(writing):
+            m.d.sync += [write_addr.eq(_wrap_increment(write_addr, depth)),
+                         word_index.eq(_wrap_increment(word_index, words))]
+        with m.If(q_beat):
+            m.d.sync += [beats.eq(_wrap_increment(beats, n_out)),
+                         open_load.eq(beats != n_out - 1)]
+
+        # ---- read-ahead: the words of the next neuron, in order, one per cycle ----
+        # The last word stays in the read register until its neuron leaves; the next neuron's
+        # first word is read in that cycle, so a neuron is complete `words` cycles later.
+        take = Signal()
+        word_valid = Signal()
+        read_addr = Signal(range(depth))
+        complete = Signal()
+        word_used = Signal()
+        advance = ~word_valid | word_used
+        word = _registered_read(m, memory, read_addr, advance, "param_word")
+        with m.If(advance):
+            m.d.sync += [word_valid.eq(1), read_addr.eq(_wrap_increment(read_addr, depth))]
+        if words == 1:
+            neuron_params = word
+            m.d.comb += [complete.eq(word_valid), word_used.eq(take)]
+        else:
+            got = Signal(range(words))          # words of the next neuron already gathered
+            parts = Signal((words - 1) * width, reset_less=True)
+            neuron_params = Cat(parts, word)
+            m.d.comb += [complete.eq(word_valid & (got == words - 1)),
+                         word_used.eq(word_valid & ((got != words - 1) | take))]
+            with m.If(word_used):
+                with m.If(got == words - 1):
+                    m.d.sync += got.eq(0)
+                with m.Else():
+                    m.d.sync += [parts.eq(Cat(parts[width:], word)), got.eq(got + 1)]
+            with m.If(self.loading):
+                m.d.sync += got.eq(0)
+        with m.If(self.loading):
+            m.d.sync += [word_valid.eq(0), read_addr.eq(0)]
+
+        # ---- join: an accumulator leaves with the parameters of its neuron ----
+        neuron = Signal(range(n_out))
+        m.d.comb += [
+            self.o_stream.valid.eq(self.i_stream.valid & complete),
+            self.o_stream.payload.acc.eq(self.i_stream.payload),
+            self.o_stream.payload.quant.eq(neuron_params),
+            self.i_stream.ready.eq(self.o_stream.ready & complete),
+            take.eq(self.o_stream.valid & self.o_stream.ready),
+            self.vector_end.eq(take & (neuron == n_out - 1)),
+        ]
+        with m.If(take):
+            m.d.sync += neuron.eq(_wrap_increment(neuron, n_out))
+        return m
 
 
 class StreamSerializer(wiring.Component):
@@ -243,12 +359,23 @@ class Int8MVU(wiring.Component):
         ``NF = n_out // pe`` beats per vector; beat ``f`` carries neuron ``f * pe + p`` in
         lane ``p``.
 
-    Weights and parameters are loaded while no vector is held (rules of
-    :mod:`bitmac.hdl.mvu`); reset drops the vectors in flight and keeps the memories.
+    Weights are loaded while no vector is held (rules of :mod:`bitmac.hdl.mvu`). Parameters
+    are loaded the same way, except that a parameter load starts only once every neuron of the
+    vectors sent before it has entered the requantizer (results may still be in the
+    requantizer and on ``o_stream``), no input beat is taken while it runs, and ``q_stream``
+    takes one beat every :attr:`params` ``.words`` cycles. Reset drops the vectors in flight
+    and partial loads and keeps the memories.
+
+    Storage: weights ``n_out * n_in`` bytes in ``pe`` memories; parameters in one memory of
+    ``n_out * W`` words of ``ceil(85 / W)`` bits, ``W = min(6, requant_mul_cycles)``
+    (:class:`QuantParamStore`), read ahead one word per cycle so that it keeps up with the
+    requantizer.
 
     Attributes
     ----------
     engine : MatrixVectorEngine
+    params : QuantParamStore
+        Requant mode only.
     latency : int
         Cycles from the transfer of a vector's last input beat to its first output beat when
         nothing stalls and the unit was idle.
@@ -277,12 +404,11 @@ class Int8MVU(wiring.Component):
         self.requant_mul_cycles = requant_mul_cycles
 
         def lane():
-            return Int8Lane(n_in, simd, synapse_folds, acc_width, mode)
+            return Int8Lane(n_in, simd, acc_width)
 
         requant = mode == "requant"
         self.engine = MatrixVectorEngine(
             n_in, n_out, pe, simd, a_shape=signed(8), w_shape=signed(8), lane=lane,
-            param_shape=QUANT_LAYOUT if requant else None, param_port="q_stream",
             pad_activation=0, pad_weight=0, weight_ram_style=weight_ram_style)
         members = {
             "i_stream": In(stream.Signature(data.ArrayLayout(signed(8), simd))),
@@ -290,7 +416,9 @@ class Int8MVU(wiring.Component):
         }
         if requant:
             members["q_stream"] = In(stream.Signature(QUANT_LAYOUT))
-            self.serializer = StreamSerializer(REQUANT_LAYOUT, pe)
+            self.serializer = StreamSerializer(signed(acc_width), pe)
+            self.params = QuantParamStore(n_out, quant_param_words(requant_mul_cycles),
+                                          acc_width)
             self.deserializer = StreamDeserializer(signed(8), pe)
         members["o_stream"] = Out(stream.Signature(
             data.ArrayLayout(signed(8) if requant else signed(acc_width), pe)))
@@ -316,17 +444,50 @@ class Int8MVU(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.engine = engine = self.engine
-        wiring.connect(m, wiring.flipped(self.i_stream), engine.i_stream)
         wiring.connect(m, wiring.flipped(self.w_stream), engine.w_stream)
         if self.mode == "acc":
+            wiring.connect(m, wiring.flipped(self.i_stream), engine.i_stream)
             wiring.connect(m, engine.o_stream, wiring.flipped(self.o_stream))
             return m
-        wiring.connect(m, wiring.flipped(self.q_stream), engine.q_stream)
-        m.submodules.serializer = self.serializer
+        m.d.comb += engine.i_stream.payload.eq(self.i_stream.payload)
+        m.submodules.serializer = serializer = self.serializer
+        m.submodules.params = params = self.params
         m.submodules.requantizer = self.requantizer
         m.submodules.deserializer = self.deserializer
-        wiring.connect(m, engine.o_stream, self.serializer.i_stream)
-        wiring.connect(m, self.serializer.o_stream, self.requantizer.i_stream)
+        wiring.connect(m, wiring.flipped(self.q_stream), params.q_stream)
+        wiring.connect(m, engine.o_stream, serializer.i_stream)
+        wiring.connect(m, serializer.o_stream, params.i_stream)
+        wiring.connect(m, params.o_stream, self.requantizer.i_stream)
         wiring.connect(m, self.requantizer.o_stream, self.deserializer.i_stream)
         wiring.connect(m, self.deserializer.o_stream, wiring.flipped(self.o_stream))
+
+        # The parameters are read as the neurons enter the requantizer, so a parameter load
+        # may start only when no vector is short of that point (`pending` counts vectors from
+        # their first input beat until their last neuron has entered), and no input beat is
+        # taken while a load runs or starts. `claimed` (the unit is idle and a parameter beat
+        # waits) and `input_blocked` are registers: `i_stream.ready` must stay one LUT from
+        # registers, as it heads the previous layer's ready chain in a network.
+        sf = self.synapse_folds
+        in_beat_index = Signal(range(sf))
+        pending = Signal(range(engine.latency + 8))
+        claimed = Signal()
+        input_blocked = Signal()
+        in_beat = Signal()
+        m.d.comb += [
+            params.may_load.eq(claimed),
+            engine.i_stream.valid.eq(self.i_stream.valid & ~input_blocked),
+            self.i_stream.ready.eq(engine.i_stream.ready & ~input_blocked),
+            in_beat.eq(engine.i_stream.valid & engine.i_stream.ready),
+        ]
+        claim = self.q_stream.valid & (pending == 0) & ~in_beat
+        load_open_next = params.loading & ~(self.q_stream.ready & self.q_stream.valid
+                                            & params.load_last_beat)
+        m.d.sync += [claimed.eq(claim), input_blocked.eq(claim | load_open_next)]
+        with m.If(in_beat):
+            m.d.sync += in_beat_index.eq(_wrap_increment(in_beat_index, sf))
+        vector_start = in_beat & (in_beat_index == 0)
+        with m.If(vector_start & ~params.vector_end):
+            m.d.sync += pending.eq(pending + 1)
+        with m.Elif(~vector_start & params.vector_end):
+            m.d.sync += pending.eq(pending - 1)
         return m

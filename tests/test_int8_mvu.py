@@ -415,10 +415,16 @@ def test_bad_options(kwargs, message):
         Int8MVU(8, 4, 2, 2, **kwargs)
 
 
-def test_lane_param_slots():
-    # Parameters of the neurons in flight: one register once SF covers the lane latency.
-    assert Int8Lane(16, 1, 16, 32, "requant").param_slots == 1
-    assert Int8Lane(4, 4, 1, 32, "requant").param_slots == Int8Lane(4, 4, 1, 32, "requant").latency - 1
+@pytest.mark.parametrize("mul_cycles, words, width", [(1, 1, 85), (2, 2, 43), (4, 4, 22),
+                                                      (8, 6, 15), (32, 6, 15)])
+def test_parameter_memory_is_one_narrow_memory(mul_cycles, words, width):
+    # One memory for all PEs: as many words per neuron as the requantizer's slot lets it read.
+    dut = Int8MVU(64, 64, 4, 1, "requant", requant_mul_cycles=mul_cycles)
+    assert (dut.params.words, dut.params.word_width, dut.params.depth) == (words, width,
+                                                                           64 * words)
+    # The engine (and its PEs) carry no parameters any more.
+    assert set(dut.engine.signature.members) == {"i_stream", "w_stream", "o_stream"}
+    assert "param" not in Int8Lane(64, 1, 32).signature.members
 
 
 @pytest.mark.parametrize("mode, ports", [
