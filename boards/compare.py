@@ -39,10 +39,27 @@ from .build import DesignTooBigError
 from .registry import DEFAULT_BOARD, get_board
 
 __all__ = ["NetworkPipeline", "pipeline_timing", "run_compare", "write_report",
-           "format_table", "DEFAULT_OUT"]
+           "format_table", "folding_for", "BOARD_FOLDING", "DEFAULT_OUT"]
 
 DEFAULT_OUT = "reports/compare"
 NETWORKS = network_rtl.NETWORKS
+
+#: Foldings that differ from :data:`bitmac.sim.network_rtl.DEFAULT_FOLDING` on a board, so
+#: that the network fits the part. iCE40UP5K has 8 SB_MAC16: the default int8 folding has 10
+#: MAC lanes, and at ``NF * SF = 1024`` cycles per layer its requantizers need
+#: ``requant_mul_cycles = 16`` (a 32 x 2 multiplier, 2 SB_MAC16 each) to keep up. This one has
+#: 6 lanes and ``SF >= 32 * pe`` in every layer, so every requantizer is the DSP-free
+#: 32-cycle one at full rate; it takes 2048 cycles per image (no DSP-free int8 folding of
+#: this network reaches 1024: that needs ``SF = 16 * pe < 32 * pe`` in the first layer).
+BOARD_FOLDING = {
+    "icebreaker": {"int8": ((1, 2), (2, 1), (1, 2))},
+}
+
+
+def folding_for(board_name, kind):
+    """The (pe, simd) folding of network ``kind`` built for board ``board_name``."""
+    folding = BOARD_FOLDING.get(board_name, {}).get(kind, network_rtl.DEFAULT_FOLDING[kind])
+    return [list(layer) for layer in folding]
 
 
 class NetworkPipeline(wiring.Component):
@@ -247,7 +264,7 @@ def run_compare(board=DEFAULT_BOARD, out_dir=DEFAULT_OUT, *, images=None, rtl=Tr
     rtl_images = len(y) if images is None else min(int(images), len(y))
     for kind in NETWORKS:
         entry = {**_network_facts(kind, trained), "rtl": None, "build": None,
-                 "folding": [list(layer) for layer in network_rtl.DEFAULT_FOLDING[kind]]}
+                 "folding": folding_for(board.name, kind)}
         try:
             network_rtl.unit_class_for(kind)
         except ImportError as error:
@@ -261,7 +278,8 @@ def run_compare(board=DEFAULT_BOARD, out_dir=DEFAULT_OUT, *, images=None, rtl=Tr
         announce(f"RTL check: {rtl_images} test images through both networks ({simulator})")
         for kind in available:
             entry = results["networks"][kind]
-            run = network_rtl.run_network(kind, trained, x[:rtl_images], simulator=simulator,
+            run = network_rtl.run_network(kind, trained, x[:rtl_images],
+                                          folding=entry["folding"], simulator=simulator,
                                           timeout=rtl_timeout, progress=progress)
             entry["rtl"] = {"status": "bit-exact" if run.bit_exact else "MISMATCH",
                             **run.as_dict(),
@@ -464,6 +482,15 @@ def _build_notes(results):
             notes.append(f"- {kind}: build {build.get('status')}: {build.get('reason', '')}")
         else:
             notes.append(f"- {kind}: not built (--no-build).")
+    cycles = {kind: (results["networks"][kind].get("timing") or {}).get("cycles_per_inference")
+              for kind in ("int8", "binary")}
+    if None not in cycles.values() and cycles["int8"] != cycles["binary"]:
+        notes.append(f"- The two networks do not run at the same speed: {cycles['int8']:,} "
+                     f"cycles per image (int8) and {cycles['binary']:,} (binary). On this part "
+                     f"the int8 folding is limited by the DSP blocks: one per int8 MAC lane, "
+                     f"and requantizers that use none (``requant_mul_cycles = 32``, which keeps "
+                     f"a unit at full rate only while ``pe * 32 <= SF``). Compare them per "
+                     f"image, not per cycle.")
     return "\n".join(notes)
 
 

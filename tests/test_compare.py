@@ -173,7 +173,9 @@ def test_compare_reduced(tmp_path, cache):
     for kind in ("binary", "int8"):
         rtl = data["networks"][kind]["rtl"]
         assert rtl["status"] == "bit-exact" and rtl["images"] == 12 and rtl["mismatches"] == 0
-        assert data["networks"][kind]["timing"]["cycles_per_inference"] == 1024
+        # The default board's int8 folding fits its 8 DSPs: 2048 cycles (boards/compare.py).
+        assert data["networks"][kind]["timing"]["cycles_per_inference"] == {
+            "binary": 1024, "int8": 2048}[kind]
         assert data["networks"][kind]["build"] is None
     assert data["networks"]["binary"]["weight_bits"] == 17024
     assert data["networks"]["int8"]["weight_bits"] == 70656
