@@ -18,16 +18,18 @@ Example
         print(link.cycles())
 """
 
+import dataclasses
 import struct
 
 import numpy as np
 
 from ..errors import BitmacError
-from ..hdl.hostlink import (DESIGN_KINDS, IDENT_FORMAT, MAGIC, MAX_LENGTH, MODES,
+from ..hdl.hostlink import (DESIGN_KINDS, IDENT_FORMAT, IDENT_TARGETS_FORMAT, MAGIC,
+                            MAX_LENGTH, MODES,
                             PROTOCOL_VERSION, SYNC_REPLY, SYNC_REQUEST, Command, Status)
 
 __all__ = ["HostLink", "LinkError", "Reply", "crc16_ccitt", "encode_frame", "stream_fields",
-           "pack_beats", "unpack_beats"]
+           "pack_beats", "unpack_beats", "NetworkStreams", "network_streams"]
 
 DEFAULT_TIMEOUT = 2.0
 
@@ -131,6 +133,102 @@ def unpack_beats(data, fields, beat_bytes):
     return out
 
 
+# -- a whole network behind the link ----------------------------------------------------------
+
+def _payload_shape(unit, port):
+    return unit.signature.members[port].signature.members["payload"].shape
+
+
+def _encode_beats(shape, beats):
+    """Bytes of decoded beats (ints, lists of lanes, dicts of fields) of a port's payload
+    ``shape``, each beat its bits in little-endian bytes."""
+    from amaranth.hdl import Const, Shape
+    width = Shape.cast(shape).width
+    size = (width + 7) // 8
+    out = bytearray()
+    for beat in beats:
+        word = int(beat) if isinstance(beat, (int, np.integer)) else \
+            Const.cast(shape.const(beat)).value
+        out += (word & ((1 << width) - 1)).to_bytes(size, "little")
+    return bytes(out)
+
+
+def _decode_lanes(shape, data):
+    """Result bytes of an output payload ``shape`` -> int64 array ``(beats, lanes)``: the
+    lanes of an array layout (signed as declared) or the bits of a plain bit vector."""
+    from amaranth.hdl import Shape
+    from amaranth.lib import data as data_lib
+    if isinstance(shape, data_lib.ArrayLayout):
+        element = Shape.cast(shape.elem_shape)
+        fields = [(j, element.width, element.signed) for j in range(shape.length)]
+    else:
+        fields = [(j, 1, False) for j in range(Shape.cast(shape).width)]
+    return unpack_beats(data, fields, (Shape.cast(shape).width + 7) // 8)
+
+
+@dataclasses.dataclass
+class NetworkStreams:
+    """A trained network as host-link traffic for its :class:`NetworkPipeline`.
+
+    Attributes
+    ----------
+    loads : list of (Command, int, bytes)
+        ``LOAD_WEIGHTS`` / ``LOAD_PARAMS`` with target index and beats, layer by layer.
+    inputs : bytes
+        The images as the first layer's input beats (``SF`` beats per image).
+    expected : bytes
+        The last layer's output beats as the golden integer inference computes them.
+    logits : numpy.ndarray
+        The golden last-layer outputs, shape ``(images, classes)``.
+    load_beats : int
+        Beats in all loads.
+    """
+    loads: list
+    inputs: bytes
+    expected: bytes
+    logits: np.ndarray
+    load_beats: int
+
+
+def network_streams(kind, trained, units, pixels):
+    """Encode the trained digits network ``kind`` ("binary"/"int8", a
+    :class:`bitmac.golden.network.TrainedNetworks`) for ``units`` (one per layer, as the
+    board's pipeline holds them) and the images ``pixels`` (shape ``(images, 64)``, 0..16):
+    see :class:`NetworkStreams`. Weight stream ``l`` and parameter stream ``l`` of the
+    pipeline are load targets ``l`` (only the layers with parameters count as parameter
+    targets, in order)."""
+    from ..golden import network as golden_network
+    from ..sim import network_rtl
+    if kind == "binary":
+        layers, values = trained.binary_integer.layers, trained.binary_integer.encode(pixels)
+    else:
+        layers = trained.int8_net.layers
+        values = golden_network.Int8MLP.quantize_input(pixels)
+    if len(layers) != len(units):
+        raise ValueError(f"the {kind} network has {len(layers)} layers, not {len(units)}")
+    loads, load_beats, param_target = [], 0, 0
+    inputs = expected = b""
+    for index, (unit, layer) in enumerate(zip(units, layers)):
+        streams, outputs = network_rtl.layer_streams(kind, layer, index, unit.pe, unit.simd,
+                                                     values)
+        loads.append((Command.LOAD_WEIGHTS, index,
+                      _encode_beats(_payload_shape(unit, "w_stream"), streams["weight_beats"])))
+        load_beats += len(streams["weight_beats"])
+        if streams["param_port"] is not None:
+            loads.append((Command.LOAD_PARAMS, param_target, _encode_beats(
+                _payload_shape(unit, streams["param_port"]), streams["param_beats"])))
+            load_beats += len(streams["param_beats"])
+            param_target += 1
+        if index == 0:
+            beats = [beat for vector in streams["vector_beats"] for beat in vector]
+            inputs = _encode_beats(_payload_shape(unit, "i_stream"), beats)
+        if index == len(units) - 1:
+            beats = [beat for vector in streams["expected"] for beat in vector]
+            expected = _encode_beats(_payload_shape(unit, "o_stream"), beats)
+        values = outputs
+    return NetworkStreams(loads, inputs, expected, np.asarray(values), load_beats)
+
+
 def _integer_matrix(name, value, shape, lo, hi):
     array = np.asarray(value)
     if not np.issubdtype(array.dtype, np.integer):
@@ -177,6 +275,7 @@ class HostLink:
             self.port = port
             self.name = getattr(port, "name", repr(port))
         self._info = None
+        self._network = None
 
     def close(self):
         self.port.close()
@@ -245,10 +344,11 @@ class HostLink:
         sf and nf. Cached after the first call."""
         if self._info is None:
             payload = self.command(Command.IDENT)
-            if len(payload) != struct.calcsize(IDENT_FORMAT) or payload[:4] != MAGIC:
+            head = struct.calcsize(IDENT_FORMAT)
+            if len(payload) < head or payload[:4] != MAGIC:
                 raise LinkError(f"the device on {self.name} is not a bitmac host link "
                                 f"(identification {payload[:8].hex()})")
-            fields = struct.unpack(IDENT_FORMAT, payload)
+            fields = struct.unpack(IDENT_FORMAT, payload[:head])
             (_, version, kind, mode, acc, n_in, n_out, pe, simd, clk, max_beats, max_vectors,
              i_bytes, w_bytes, p_bytes, o_bytes) = fields
             if version != PROTOCOL_VERSION:
@@ -256,12 +356,25 @@ class HostLink:
                                 f"speaks {PROTOCOL_VERSION}: rebuild the bitstream")
             if kind >= len(DESIGN_KINDS) or mode >= len(MODES):
                 raise LinkError(f"the board reports an unknown design kind {kind} / mode {mode}")
+            counts_end = head + struct.calcsize(IDENT_TARGETS_FORMAT)
+            if len(payload) < counts_end:
+                raise LinkError(f"the board's identification is truncated ({len(payload)} bytes)")
+            weight_targets, param_targets = struct.unpack(IDENT_TARGETS_FORMAT,
+                                                          payload[head:counts_end])
+            if len(payload) != counts_end + weight_targets + param_targets:
+                raise LinkError(f"the board's identification is {len(payload)} bytes, its "
+                                f"target list needs {counts_end + weight_targets + param_targets}")
+            target_bytes = list(payload[counts_end:])
             info = {"kind": DESIGN_KINDS[kind], "mode": MODES[mode], "acc_width": acc,
                     "n_in": n_in, "n_out": n_out, "pe": pe, "simd": simd, "clk_freq": clk,
                     "max_load_beats": max_beats, "max_vectors": max_vectors,
                     "beat_bytes": {"i": i_bytes, "w": w_bytes, "p": p_bytes, "o": o_bytes},
-                    "sf": -(-n_in // simd), "nf": n_out // pe}
-            for stream, size in info["beat_bytes"].items():
+                    "sf": -(-n_in // simd), "nf": n_out // pe,
+                    "weight_bytes": target_bytes[:weight_targets],
+                    "param_bytes": target_bytes[weight_targets:]}
+            # A network pipeline's layer streams are checked by whoever loads them.
+            single = weight_targets == 1 and param_targets <= 1
+            for stream, size in info["beat_bytes"].items() if single else ():
                 if stream == "p" and size == 0:
                     continue
                 width = sum(width for _, width, _ in stream_fields(info, stream))
@@ -271,17 +384,52 @@ class HostLink:
             self._info = info
         return dict(self._info)
 
+    def load_beats(self, command, target, data, *, progress=None):
+        """Send ``data`` (whole beats of load target ``target``, as bytes) with ``command``
+        (``Command.LOAD_WEIGHTS`` or ``Command.LOAD_PARAMS``), split into frames of at most
+        the board's ``max_load_beats`` beats (``progress.advance(beats)`` after each)."""
+        info = self.ident()
+        key = {Command.LOAD_WEIGHTS: "weight_bytes", Command.LOAD_PARAMS: "param_bytes"}[command]
+        if not 0 <= target < len(info[key]):
+            raise ValueError(f"the board has {len(info[key])} {Command(command).name} "
+                             f"target(s), not target {target}")
+        size = info[key][target]
+        if len(data) % size:
+            raise ValueError(f"{len(data)} bytes are not whole {size}-byte beats")
+        step = info["max_load_beats"] * size
+        for start in range(0, len(data), step):
+            chunk = bytes(data[start:start + step])
+            self.command(command, bytes([target]) + chunk)
+            if progress is not None:
+                progress.advance(len(chunk) // size)
+
+    def run_beats(self, data):
+        """RUN raw input beats (``SF`` beats of the board's input stream per vector, as bytes)
+        in frames of at most ``max_vectors`` vectors; returns the raw result bytes (``NF``
+        output beats per vector) and the summed ``CYCLES`` of the frames."""
+        info = self.ident()
+        vector_bytes = info["sf"] * info["beat_bytes"]["i"]
+        if len(data) % vector_bytes:
+            raise ValueError(f"{len(data)} bytes are not whole {vector_bytes}-byte vectors")
+        result_bytes = info["nf"] * info["beat_bytes"]["o"]
+        out, cycles = bytearray(), 0
+        step = info["max_vectors"] * vector_bytes
+        for start in range(0, len(data), step):
+            chunk = bytes(data[start:start + step])
+            reply = self.command(Command.RUN, chunk)
+            if len(reply) != len(chunk) // vector_bytes * result_bytes:
+                raise LinkError(f"the board returned {len(reply)} result bytes for "
+                                f"{len(chunk) // vector_bytes} vectors (expected "
+                                f"{len(chunk) // vector_bytes * result_bytes})")
+            out += reply
+            cycles += self.cycles()
+        return bytes(out), cycles
+
     def _load(self, command, stream, columns, progress):
         info = self.ident()
         fields = stream_fields(info, stream)
         size = info["beat_bytes"][stream]
-        beats = len(columns[0])
-        step = info["max_load_beats"]
-        for start in range(0, beats, step):
-            chunk = [column[start:start + step] for column in columns]
-            self.command(command, pack_beats(chunk, fields, size))
-            if progress is not None:
-                progress.advance(len(chunk[0]))
+        self.load_beats(command, 0, pack_beats(columns, fields, size), progress=progress)
 
     def _lanes(self, matrix, kind):
         # Rows of n_in elements -> SF beats of simd lanes each, padding lanes 0.
@@ -363,6 +511,44 @@ class HostLink:
         if not results:
             return np.zeros((0, info["n_out"]), dtype=np.int64)
         return np.concatenate(results)
+
+    def load_network(self, kind, trained, units, *, progress=None):
+        """Load a trained digits network into the board's network pipeline, layer by layer
+        (weights, then thresholds / requantization parameters); ``units`` are the layers'
+        units as the board was built with them (:func:`bitmac.boards.top.network_units`).
+        Raises :class:`LinkError` when the board holds a different pipeline."""
+        info = self.ident()
+        first, last = units[0], units[-1]
+        params = sum(1 for unit in units if len(unit.signature.members) > 3)
+        board = (len(info["weight_bytes"]), len(info["param_bytes"]), info["n_in"],
+                 info["simd"], info["n_out"], info["pe"])
+        wanted = (len(units), params, first.n_in, first.simd, last.n_out, last.pe)
+        if board != wanted:
+            raise LinkError(f"the board on {self.name} does not hold this {kind} network "
+                            f"(weight targets, parameter targets, n_in, simd, n_out, pe: "
+                            f"board {board}, network {wanted}): build and flash "
+                            f"--design {kind}-net")
+        # The loads do not depend on the images: encode a blank one (8 x 8 digits).
+        streams = network_streams(kind, trained, units, np.zeros((1, 64), dtype=np.int64))
+        for command, target, data in streams.loads:
+            self.load_beats(command, target, data, progress=progress)
+        self._network = (kind, trained, list(units))
+        return streams.load_beats
+
+    def classify(self, images):
+        """Classify ``images`` (shape ``(M, 64)``, pixels 0..16) on the network loaded by
+        :meth:`load_network`. Returns ``(predictions, logits, raw, cycles)``: the classes, the
+        last layer's outputs ``(M, classes)``, its output beats as the board sent them, and
+        the summed on-chip cycles of the RUN frames."""
+        if getattr(self, "_network", None) is None:
+            raise LinkError("classify needs a network: call load_network first")
+        kind, trained, units = self._network
+        streams = network_streams(kind, trained, units, np.asarray(images))
+        raw, cycles = self.run_beats(streams.inputs)
+        last = units[-1]
+        lanes = _decode_lanes(_payload_shape(last, "o_stream"), raw)
+        logits = lanes.reshape(len(images), last.n_out)
+        return np.argmax(logits, axis=1), logits, raw, cycles
 
     def cycles(self):
         """Clock cycles of the last RUN frame on the board (first input beat to last result)."""

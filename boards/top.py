@@ -17,8 +17,8 @@ from ..errors import BitmacError
 from ..hdl.hostlink import HostLinkCore
 from ..hdl.uart import MIN_DIVISOR, UARTReceiver, UARTTransmitter
 
-__all__ = ["BoardTop", "make_board_top", "make_unit", "uart_divisor", "DEFAULT_BAUD",
-           "DESIGNS"]
+__all__ = ["BoardTop", "make_board_top", "make_network_top", "network_units", "make_unit",
+           "uart_divisor", "DEFAULT_BAUD", "DESIGNS"]
 
 DEFAULT_BAUD = 115200
 #: Largest baud-rate error (relative) that 8N1 mid-bit sampling tolerates with margin.
@@ -184,3 +184,25 @@ def make_board_top(design, params, *, clk_freq, baud=DEFAULT_BAUD, **options):
     """:class:`BoardTop` around a new ``design`` unit built from ``params``; ``options`` go to
     :class:`BoardTop` (timeout, buffer depths)."""
     return BoardTop(make_unit(design, params), clk_freq, baud, **options)
+
+
+def network_units(kind, board_name, trained=None):
+    """The units of the trained digits network ``kind`` ("binary" or "int8") as the board
+    ``board_name`` builds them (folding :func:`bitmac.boards.compare.folding_for`); the
+    network is loaded from the cache, or trained (seeded) when the cache has none."""
+    from ..sim import digits, network_rtl
+    from .compare import folding_for
+    if trained is None:
+        trained = digits.trained_networks(split=digits.load_split())
+    return network_rtl.build_units(kind, trained, folding_for(board_name, kind))
+
+
+def make_network_top(kind, board_name, *, clk_freq, baud=DEFAULT_BAUD, trained=None,
+                     **options):
+    """:class:`BoardTop` around the whole digits network ``kind``
+    (:class:`bitmac.boards.compare.NetworkPipeline` of :func:`network_units`): one load
+    target per layer's weight stream and per layer's threshold / requantization stream, RUN
+    takes images (the first layer's input beats) and answers the last layer's output beats."""
+    from .compare import NetworkPipeline
+    pipeline = NetworkPipeline(network_units(kind, board_name, trained))
+    return BoardTop(pipeline, clk_freq, baud, **options)

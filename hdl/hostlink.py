@@ -27,11 +27,15 @@ Commands
     protocol version, design kind (0 binary, 1 int8), mode (0 acc, 1 threshold, 2 requant),
     accumulator width, n_in, n_out, pe, simd, clock frequency in Hz, the largest number of beats
     in one load frame, the largest number of vectors in one RUN frame, and the bytes per beat of
-    the input, weight, parameter and output streams (0 when the unit has no parameter stream).
+    the input, first weight, first parameter and output streams (0 when the unit has no
+    parameter stream); then (:data:`IDENT_TARGETS_FORMAT`) the number of weight targets and of
+    parameter targets, and one byte per target: its bytes per beat.
 ``LOAD_WEIGHTS`` (0x02), ``LOAD_PARAMS`` (0x03)
-    Payload: whole beats for ``w_stream`` / the parameter stream (``t_stream`` or
-    ``q_stream``), each beat the payload's bits in little-endian bytes. Reply: empty. A full
-    load may be split over several frames; the unit sees one continuous stream.
+    Payload: a target byte (the index of the weight / parameter stream, in the order of the
+    unit's signature: ``w_stream`` of a single unit is target 0, ``w<l>_stream`` of a network
+    pipeline target ``l``), then whole beats for that stream, each beat the payload's bits in
+    little-endian bytes. Reply: empty. A full load may be split over several frames; the unit
+    sees one continuous stream.
 ``RUN`` (0x04)
     Payload: whole vectors for ``i_stream`` (``SF`` beats each). The unit is fed from the
     frame buffer at full rate and its results are captured on chip, then the reply carries them:
@@ -59,16 +63,21 @@ from amaranth.lib.wiring import In, Out
 
 __all__ = [
     "HostLinkCore", "Command", "Status", "SYNC_REQUEST", "SYNC_REPLY", "MAGIC",
-    "PROTOCOL_VERSION", "IDENT_FORMAT", "DESIGN_KINDS", "MODES", "MAX_LENGTH", "link_layout",
+    "PROTOCOL_VERSION", "IDENT_FORMAT", "IDENT_TARGETS_FORMAT", "DESIGN_KINDS", "MODES",
+    "MAX_LENGTH", "link_layout",
     "crc16_update",
 ]
 
 SYNC_REQUEST = 0xA5
 SYNC_REPLY = 0x5A
 MAGIC = b"BMAC"
-PROTOCOL_VERSION = 1
-#: struct format of the IDENT reply payload (see the module docstring).
+#: Version 2: loads carry a target byte; IDENT lists the weight and parameter targets.
+PROTOCOL_VERSION = 2
+#: struct format of the fixed head of the IDENT reply payload (see the module docstring).
 IDENT_FORMAT = "<4sBBBBHHHHIHHBBBB"
+#: After the head: number of weight targets, number of parameter targets, then one byte per
+#: target (weights first) with its bytes per beat.
+IDENT_TARGETS_FORMAT = "<BB"
 DESIGN_KINDS = ("binary", "int8")
 MODES = ("acc", "threshold", "requant")
 #: The LEN field's limit: no frame payload is longer.
@@ -95,6 +104,7 @@ class Status(enum.IntEnum):
     FRAMING = 0x05           # a UART framing error inside the frame
     UNSUPPORTED = 0x06       # LOAD_PARAMS on a unit without a parameter stream
     UNIT_STALLED = 0x07      # the unit made no progress for too long; it was reset
+    BAD_TARGET = 0x08        # a load names a stream the unit does not have
 
 
 def crc16_update(crc, byte):
@@ -115,24 +125,35 @@ def _beat_bytes(width):
 
 
 def _stream_ports(unit):
-    """The unit's streams by role: (i, w, params or None, o) as (name, payload width) pairs."""
+    """The unit's streams by role: ``(i, weights, params, o)``; ``i`` and ``o`` are
+    (name, payload width) pairs, ``weights`` and ``params`` lists of them in signature order
+    (weight streams are the input streams named ``w...``, parameter streams the other inputs
+    besides ``i_stream``)."""
     inputs, outputs = {}, {}
     for name, member in unit.signature.members.items():
         if member.is_signature and isinstance(member.signature, stream.Signature):
             width = len(Value.cast(getattr(unit, name).payload))
             (inputs if member.flow == In else outputs)[name] = width
-    missing = [name for name, group in (("i_stream", inputs), ("w_stream", inputs),
-                                        ("o_stream", outputs)) if name not in group]
+    weights = [(name, width) for name, width in inputs.items() if name.startswith("w")]
+    params = [(name, width) for name, width in inputs.items()
+              if name != "i_stream" and not name.startswith("w")]
+    missing = [name for name, present in (("i_stream", "i_stream" in inputs),
+                                          ("a weight stream (w...)", bool(weights)),
+                                          ("o_stream", "o_stream" in outputs)) if not present]
     if missing:
-        raise ValueError(f"the host link needs a unit with i_stream, w_stream and o_stream; "
-                         f"{type(unit).__name__} has no {', '.join(missing)}")
-    params = [name for name in inputs if name not in ("i_stream", "w_stream")]
-    if len(params) > 1:
-        raise ValueError(f"the host link drives at most one parameter stream, "
-                         f"{type(unit).__name__} has {params}")
-    param = (params[0], inputs[params[0]]) if params else None
-    return (("i_stream", inputs["i_stream"]), ("w_stream", inputs["w_stream"]), param,
+        raise ValueError(f"the host link needs a unit with i_stream, weight streams and "
+                         f"o_stream; {type(unit).__name__} has no {', '.join(missing)}")
+    if len(weights) + len(params) > 255:
+        raise ValueError(f"the host link addresses at most 255 load targets, "
+                         f"{type(unit).__name__} has {len(weights) + len(params)}")
+    return (("i_stream", inputs["i_stream"]), weights, params,
             ("o_stream", outputs["o_stream"]))
+
+
+def _chain(unit):
+    """The units behind the link, first to last: a pipeline's ``units`` or the unit itself."""
+    units = getattr(unit, "units", None)
+    return list(units) if units else [unit]
 
 
 def _unit_int(unit, name):
@@ -147,11 +168,19 @@ def link_layout(unit, *, buffer_beats=None, result_beats=None):
     """Sizes of the link for ``unit``: a dict with the unit's parameters, the bytes per beat of
     each stream, the buffer depths and the frame limits. Raises ``ValueError`` when the unit
     does not fit the link or a depth is too small (the message says what to change)."""
-    n_in, n_out, pe, simd = (_unit_int(unit, name) for name in ("n_in", "n_out", "pe", "simd"))
-    (_, i_width), (_, w_width), param, (_, o_width) = _stream_ports(unit)
+    chain = _chain(unit)
+    first, last = chain[0], chain[-1]
+    n_in, simd = (_unit_int(first, name) for name in ("n_in", "simd"))
+    n_out, pe = (_unit_int(last, name) for name in ("n_out", "pe"))
+    (_, i_width), weights, params, (_, o_width) = _stream_ports(unit)
     if n_out % pe:
         raise ValueError(f"pe={pe} must divide n_out={n_out}")
     sf, nf = -(-n_in // simd), n_out // pe
+    # Work of the whole chain per vector, for the stall watchdog.
+    chain_work = 0
+    for member in chain:
+        member_sf = -(-_unit_int(member, "n_in") // _unit_int(member, "simd"))
+        chain_work += member_sf * (_unit_int(member, "n_out") // _unit_int(member, "pe"))
     if i_width == simd:
         kind = "binary"
     elif i_width == 8 * simd:
@@ -159,15 +188,17 @@ def link_layout(unit, *, buffer_beats=None, result_beats=None):
     else:
         raise ValueError(f"i_stream carries {i_width} bits for simd={simd}: neither 1-bit "
                          f"(binary) nor 8-bit (int8) elements")
-    mode = getattr(unit, "mode", "acc")
+    mode = getattr(last, "mode", "acc")
     if mode not in MODES:
         raise ValueError(f"unit mode must be one of {MODES}, not {mode!r}")
-    acc_width = getattr(unit, "acc_width", None)
+    acc_width = getattr(last, "acc_width", None)
     if acc_width is None:
         acc_width = 32 if kind == "int8" else 0
-    sizes = {"i": _beat_bytes(i_width), "w": _beat_bytes(w_width),
-             "p": _beat_bytes(param[1]) if param else 0, "o": _beat_bytes(o_width)}
-    widest = max(sizes["i"], sizes["w"], sizes["p"])
+    weight_bytes = [_beat_bytes(width) for _, width in weights]
+    param_bytes = [_beat_bytes(width) for _, width in params]
+    sizes = {"i": _beat_bytes(i_width), "w": weight_bytes[0],
+             "p": param_bytes[0] if param_bytes else 0, "o": _beat_bytes(o_width)}
+    widest = max([sizes["i"]] + weight_bytes + param_bytes)
     largest_buffer = MAX_LENGTH // widest
     if buffer_beats is None:
         buffer_beats = min(largest_buffer, max(sf, 256))
@@ -188,7 +219,9 @@ def link_layout(unit, *, buffer_beats=None, result_beats=None):
                          f"{sizes['o']} bytes must fit {MAX_LENGTH} bytes")
     return {"kind": kind, "mode": mode, "acc_width": acc_width, "n_in": n_in, "n_out": n_out,
             "pe": pe, "simd": simd, "sf": sf, "nf": nf, "bytes": sizes,
-            "param_stream": param[0] if param else None, "buffer_beats": buffer_beats,
+            "weight_streams": [name for name, _ in weights], "weight_bytes": weight_bytes,
+            "param_streams": [name for name, _ in params], "param_bytes": param_bytes,
+            "chain_work": chain_work, "buffer_beats": buffer_beats,
             "result_beats": result_beats, "max_vectors": max_vectors}
 
 
@@ -267,9 +300,11 @@ class HostLinkCore(wiring.Component):
             IDENT_FORMAT, MAGIC, PROTOCOL_VERSION, DESIGN_KINDS.index(layout["kind"]),
             MODES.index(layout["mode"]), layout["acc_width"], layout["n_in"], layout["n_out"],
             layout["pe"], layout["simd"], clk_freq, layout["buffer_beats"],
-            layout["max_vectors"], sizes["i"], sizes["w"], sizes["p"], sizes["o"])
+            layout["max_vectors"], sizes["i"], sizes["w"], sizes["p"], sizes["o"]) + struct.pack(
+            IDENT_TARGETS_FORMAT, len(layout["weight_bytes"]), len(layout["param_bytes"])) + \
+            bytes(layout["weight_bytes"] + layout["param_bytes"])
         # The unit gets a generous window between two transfers before it counts as stalled.
-        self.stall_cycles = max(timeout_cycles, 4 * layout["sf"] * layout["nf"] + 256)
+        self.stall_cycles = max(timeout_cycles, 4 * layout["chain_work"] + 256 * len(_chain(unit)))
         super().__init__()
 
     def elaborate(self, platform):
@@ -281,16 +316,21 @@ class HostLinkCore(wiring.Component):
         unit_reset = Signal()
         m.submodules.unit = ResetInserter(unit_reset)(unit)
 
-        targets = {Command.RUN: (unit.i_stream, sizes["i"]),
-                   Command.LOAD_WEIGHTS: (unit.w_stream, sizes["w"])}
-        if layout["param_stream"] is not None:
-            targets[Command.LOAD_PARAMS] = (getattr(unit, layout["param_stream"]), sizes["p"])
+        # Every input stream of the unit: (command, target index, port, bytes per beat).
+        targets = [(Command.RUN, 0, unit.i_stream, sizes["i"])]
+        for command_code, names, beat_sizes in (
+                (Command.LOAD_WEIGHTS, layout["weight_streams"], layout["weight_bytes"]),
+                (Command.LOAD_PARAMS, layout["param_streams"], layout["param_bytes"])):
+            targets += [(command_code, index, getattr(unit, name), size)
+                        for index, (name, size) in enumerate(zip(names, beat_sizes))]
+        target_counts = {Command.LOAD_WEIGHTS: len(layout["weight_streams"]),
+                         Command.LOAD_PARAMS: len(layout["param_streams"])}
         max_vectors = layout["max_vectors"]
         beat_limits = {Command.RUN: max_vectors * sf, Command.LOAD_WEIGHTS: layout["buffer_beats"],
                        Command.LOAD_PARAMS: layout["buffer_beats"]}
 
         # Frame buffer: one row per beat, written a byte lane at a time.
-        lanes = max(size for _, size in targets.values())
+        lanes = max(size for *_, size in targets)
         m.submodules.buffer = buffer = Memory(shape=unsigned(8 * lanes),
                                               depth=layout["buffer_beats"], init=[])
         buffer_write = buffer.write_port(granularity=8)
@@ -305,6 +345,8 @@ class HostLinkCore(wiring.Component):
         take = self.i_stream.valid & self.i_stream.ready
 
         command = Signal(8)
+        target = Signal(8)
+        want_target = Signal()  # the next payload byte is a load's target byte
         length = Signal(16)
         remaining = Signal(16)
         status = Signal(8)
@@ -321,10 +363,12 @@ class HostLinkCore(wiring.Component):
         beat_size = Signal(range(lanes + 1))
         beat_limit = Signal(range(max(beat_limits.values()) + 1))
         m.d.comb += [beat_size.eq(1), beat_limit.eq(0)]
-        with m.Switch(command):
-            for code, (_, size) in targets.items():
-                with m.Case(code):
-                    m.d.comb += [beat_size.eq(size), beat_limit.eq(beat_limits[code])]
+        for code, index, _, size in targets:
+            selected = command == code
+            if code != Command.RUN:
+                selected &= target == index
+            with m.If(selected):
+                m.d.comb += [beat_size.eq(size), beat_limit.eq(beat_limits[code])]
 
         # Feeder (frame buffer -> unit) and result capture, used by the execute state.
         feed_addr = Signal(range(layout["buffer_beats"] + 1))
@@ -339,7 +383,7 @@ class HostLinkCore(wiring.Component):
         stall = Signal(range(self.stall_cycles + 1))
         stall_expired = Signal()
         run_cycles = Signal(CYCLE_COUNTER_BITS)
-        for code, (port, _) in targets.items():
+        for _, _, port, _ in targets:
             m.d.comb += port.payload.eq(buffer_read.data[:len(Value.cast(port.payload))])
         m.d.comb += [buffer_read.addr.eq(feed_addr), result_write.addr.eq(captured),
                      result_write.data.eq(Value.cast(unit.o_stream.payload))]
@@ -354,11 +398,12 @@ class HostLinkCore(wiring.Component):
         tx_crc = Signal(16)
         m.d.comb += result_read.addr.eq(result_addr)
         ident_bytes = Array(Const(byte, 8) for byte in self.ident)
+        ident_index_bits = max(1, (len(self.ident) - 1).bit_length())
         cycle_bytes = Array(run_cycles.word_select(i, 8) for i in range(CYCLE_COUNTER_BITS // 8))
         body_byte = Signal(8)
         with m.Switch(reply_source):
             with m.Case(0):
-                m.d.comb += body_byte.eq(ident_bytes[body_index[:5]])
+                m.d.comb += body_byte.eq(ident_bytes[body_index[:ident_index_bits]])
             with m.Case(1):
                 m.d.comb += body_byte.eq(cycle_bytes[body_index[:2]])
             with m.Default():
@@ -409,7 +454,9 @@ class HostLinkCore(wiring.Component):
             def on_length_high():
                 m.d.sync += [length[8:].eq(byte_in), remaining.eq(Cat(length[:8], byte_in)),
                              lane.eq(0), beats.eq(0), overflow.eq(0), chunk.eq(0),
-                             vectors.eq(0), expected_results.eq(0), result_bytes.eq(0)]
+                             vectors.eq(0), expected_results.eq(0), result_bytes.eq(0),
+                             target.eq(0), want_target.eq((command == Command.LOAD_WEIGHTS) |
+                                                          (command == Command.LOAD_PARAMS))]
                 with m.If(Cat(length[:8], byte_in) == 0):
                     m.next = "CRC_HIGH"
                 with m.Else():
@@ -419,12 +466,16 @@ class HostLinkCore(wiring.Component):
                 m.d.sync += remaining.eq(remaining - 1)
                 with m.If(remaining == 1):
                     m.next = "CRC_HIGH"
-                with m.If(beats >= beat_limit):
+                with m.If(want_target):
+                    m.d.sync += [target.eq(byte_in), want_target.eq(0)]
+                with m.Elif(beats >= beat_limit):
                     m.d.sync += overflow.eq(1)
                 with m.Else():
                     m.d.comb += [buffer_write.addr.eq(beats), buffer_write.en.eq(1 << lane),
                                  buffer_write.data.eq(Cat(*[byte_in] * lanes))]
-                with m.If(lane == beat_size - 1):
+                with m.If(want_target):
+                    pass
+                with m.Elif(lane == beat_size - 1):
                     m.d.sync += [lane.eq(0), beats.eq(beats + (beats < beat_limit))]
                     with m.If(chunk == sf - 1):
                         m.d.sync += [chunk.eq(0), vectors.eq(vectors + (vectors < max_vectors)),
@@ -443,10 +494,13 @@ class HostLinkCore(wiring.Component):
             receive_state("CRC_LOW", "CHECK", lambda: None)
 
             with m.State("CHECK"):
-                whole_beats = (lane == 0) & ~overflow & (length != 0)
+                whole_beats = (lane == 0) & ~overflow & (beats != 0)
                 m.d.sync += [feed_addr.eq(0), feed_valid.eq(0), feed_more.eq(1), captured.eq(0),
                              captured_all.eq(0), is_run.eq(command == Command.RUN),
-                             target_select.eq(Cat(command == code for code in targets)),
+                             target_select.eq(Cat(
+                                 (command == code) & ((target == index) if code != Command.RUN
+                                                      else 1)
+                                 for code, index, _, _ in targets)),
                              stall.eq(0), stall_expired.eq(0), status.eq(Status.OK),
                              reply_length.eq(0)]
                 with m.If(rx_crc != 0):  # the CRC over data + CRC is 0 when they agree
@@ -464,21 +518,18 @@ class HostLinkCore(wiring.Component):
                                                         CYCLE_COUNTER_BITS // 8)),
                                     self.executed.eq(1)]
                                 m.next = "REPLY_SYNC"
-                        with m.Case(Command.LOAD_WEIGHTS):
-                            with m.If(~whole_beats):
-                                reject(Status.BAD_LENGTH)
-                            with m.Else():
-                                m.d.sync += self.executed.eq(1)
-                                m.next = "EXECUTE"
-                        with m.Case(Command.LOAD_PARAMS):
-                            if Command.LOAD_PARAMS not in targets:
-                                reject(Status.UNSUPPORTED)
-                            else:
-                                with m.If(~whole_beats):
-                                    reject(Status.BAD_LENGTH)
-                                with m.Else():
-                                    m.d.sync += self.executed.eq(1)
-                                    m.next = "EXECUTE"
+                        for load in (Command.LOAD_WEIGHTS, Command.LOAD_PARAMS):
+                            with m.Case(load):
+                                if not target_counts[load]:
+                                    reject(Status.UNSUPPORTED)
+                                else:
+                                    with m.If(~want_target & (target >= target_counts[load])):
+                                        reject(Status.BAD_TARGET)
+                                    with m.Elif(~whole_beats):
+                                        reject(Status.BAD_LENGTH)
+                                    with m.Else():
+                                        m.d.sync += self.executed.eq(1)
+                                        m.next = "EXECUTE"
                         with m.Case(Command.RUN):
                             with m.If(~whole_beats | (chunk != 0)):
                                 reject(Status.BAD_LENGTH)
@@ -499,11 +550,11 @@ class HostLinkCore(wiring.Component):
                     with m.If(feed_more):
                         m.d.sync += [feed_addr.eq(feed_addr + 1),
                                      feed_more.eq(feed_addr + 1 != beats)]
-                for selected, (port, _) in zip(target_select, targets.values()):
+                for selected, (_, _, port, _) in zip(target_select, targets):
                     m.d.comb += port.valid.eq(feed_valid & selected)
                 m.d.comb += feed_ready.eq(
                     Cat(selected & port.ready
-                        for selected, (port, _) in zip(target_select, targets.values())).any())
+                        for selected, (_, _, port, _) in zip(target_select, targets)).any())
                 capture = unit.o_stream.valid & unit.o_stream.ready
                 m.d.comb += [unit.o_stream.ready.eq(is_run & ~captured_all),
                              result_write.en.eq(capture)]

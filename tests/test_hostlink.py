@@ -178,6 +178,8 @@ def test_corrupted_truncated_and_bad_frames_are_rejected_and_never_executed():
     fields = stream_fields(info, "w")
     lanes = (other == 1).astype(np.int64)
     payload = pack_beats([lanes[:, j] for j in range(simd)], fields, 1)
+    # Protocol 2: a load starts with its target byte (weight stream 0).
+    payload = b"\x00" + payload
     frame = bytearray(encode_frame(Command.LOAD_WEIGHTS, payload))
     frame[6] ^= 0x10
     reply = link.exchange(bytes(frame))
@@ -200,6 +202,10 @@ def test_corrupted_truncated_and_bad_frames_are_rejected_and_never_executed():
     assert link.exchange(encode_frame(0x7E)).status == Status.UNKNOWN_COMMAND
     assert link.exchange(encode_frame(Command.LOAD_PARAMS, b"\x00")).status == \
         Status.UNSUPPORTED
+    assert link.exchange(encode_frame(Command.LOAD_WEIGHTS, b"\x01" + payload[1:])).status \
+        == Status.BAD_TARGET
+    assert link.exchange(encode_frame(Command.LOAD_WEIGHTS, b"\x00")).status == \
+        Status.BAD_LENGTH
     with pytest.raises(LinkError, match="rejected LOAD_PARAMS: UNSUPPORTED"):
         link.command(Command.LOAD_PARAMS, b"\x00")
     # Garbage before a frame is skipped by the sync search.
@@ -340,7 +346,8 @@ def test_core_with_byte_stalls_reset_mid_frame_and_stalled_unit():
 
     async def bench(ctx):
         assert (await exchange(ctx, encode_frame(Command.IDENT))).payload == core.ident
-        assert (await exchange(ctx, encode_frame(Command.LOAD_WEIGHTS, beats(W1, "w")))).ok
+        load_w1 = encode_frame(Command.LOAD_WEIGHTS, b"\x00" + beats(W1, "w"))
+        assert (await exchange(ctx, load_w1)).ok
         first = await exchange(ctx, run_frame)
         # Half a RUN frame, then a reset: the next frame is parsed from scratch.
         await StreamDriver(core.i_stream).send(ctx, run_frame[:len(run_frame) // 2])
@@ -350,9 +357,10 @@ def test_core_with_byte_stalls_reset_mid_frame_and_stalled_unit():
         second = await exchange(ctx, run_frame)
         # A partial load (valid frame) leaves the unit waiting; RUN trips the watchdog.
         partial = beats(W2, "w")[:3 * sizes["w"]]
-        assert (await exchange(ctx, encode_frame(Command.LOAD_WEIGHTS, partial))).ok
+        assert (await exchange(ctx, encode_frame(Command.LOAD_WEIGHTS, b"\x00" + partial))).ok
         assert (await exchange(ctx, run_frame)).status == Status.UNIT_STALLED
-        assert (await exchange(ctx, encode_frame(Command.LOAD_WEIGHTS, beats(W2, "w")))).ok
+        load_w2 = encode_frame(Command.LOAD_WEIGHTS, b"\x00" + beats(W2, "w"))
+        assert (await exchange(ctx, load_w2)).ok
         third = await exchange(ctx, run_frame)
         for reply, W in ((first, W1), (second, W1), (third, W2)):
             assert reply.ok
