@@ -253,10 +253,16 @@ class StreamSerializer(wiring.Component):
     The input beat is copied into a holding register, so the source is free again while the
     elements leave. Latency 1 cycle; throughput one element per cycle, one input beat every
     ``count`` cycles (back to back: the next beat is taken as the last element leaves).
+
+    With ``registered_ready=True``, ``i_stream.ready`` is "nothing held", straight from a
+    register: the ready path of ``o_stream`` stops here instead of running on into the
+    source, and the next beat is taken one cycle after the last element left (one input
+    beat every ``count + 1`` cycles).
     """
 
-    def __init__(self, shape, count):
+    def __init__(self, shape, count, *, registered_ready=False):
         self._shape, self._count = shape, count
+        self._registered_ready = registered_ready
         super().__init__({
             "i_stream": In(stream.Signature(data.ArrayLayout(shape, count))),
             "o_stream": Out(stream.Signature(shape)),
@@ -272,7 +278,8 @@ class StreamSerializer(wiring.Component):
         m.d.comb += [
             self.o_stream.valid.eq(held_valid),
             self.o_stream.payload.eq(held[index]),
-            self.i_stream.ready.eq(~held_valid | leaving_last),
+            self.i_stream.ready.eq(~held_valid if self._registered_ready
+                                   else ~held_valid | leaving_last),
         ]
         with m.If(self.o_stream.valid & self.o_stream.ready):
             with m.If(index == count - 1):
@@ -416,7 +423,11 @@ class Int8MVU(wiring.Component):
         }
         if requant:
             members["q_stream"] = In(stream.Signature(QUANT_LAYOUT))
-            self.serializer = StreamSerializer(signed(acc_width), pe)
+            # A requantizer slower than one value per cycle leaves the serializer an idle
+            # cycle between beats: it then cuts the ready path from the requantizer (and
+            # whatever follows the unit) to the engine's pipeline enable.
+            self.serializer = StreamSerializer(signed(acc_width), pe,
+                                               registered_ready=requant_mul_cycles > 1)
             self.params = QuantParamStore(n_out, quant_param_words(requant_mul_cycles),
                                           acc_width)
             self.deserializer = StreamDeserializer(signed(8), pe)

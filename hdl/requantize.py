@@ -199,9 +199,11 @@ class Requantizer(wiring.Component):
             if slice_width == 1:
                 # Written without `*` so that no DSP block is inferred; the top bit is the
                 # sign bit, of weight -2**31. Sum and difference side by side: one carry
-                # chain deep, not a negation followed by an addition.
-                m.d.comb += total.eq(Mux(slice_bits,
-                                         Mux(top_slice, base - operand, base + operand), base))
+                # chain deep, not a negation followed by an addition. The first step (0 plus
+                # x or nothing) needs no adder, so `load_2`, the end of the ready chain,
+                # selects after the carry chain instead of feeding it.
+                following = Mux(rest[0], Mux(step == steps - 1, high - x, high + x), high)
+                m.d.comb += total.eq(Mux(load_2, Mux(s1_multiplier[0], s1_x, 0), following))
             else:
                 term = operand * Cat(slice_bits, top_slice & slice_bits[-1]).as_signed()
                 m.d.comb += total.eq(base + term)
