@@ -8,6 +8,9 @@ from ..errors import BitmacError
 HELP = "build a unit into a bitstream for a board (Verilog, utilisation and Fmax report)"
 
 DESIGNS = ("binary", "int8")
+#: The trained digits networks, all layers chained (boards.compare.NetworkPipeline), folded
+#: for the board as `bitmac compare` folds them; driven by `bitmac run --network`.
+NETWORK_DESIGNS = ("binary-net", "int8-net")
 TOPS = ("hostlink", "harness")
 
 # Default unit sizes: fit the smallest part (iCE40UP5K) with room for the host link; the int8
@@ -24,8 +27,9 @@ def add_arguments(parser):
     parser.add_argument("--board", default=DEFAULT_BOARD, metavar="BOARD",
                         help=f"target board (default {DEFAULT_BOARD}; one of "
                              f"{', '.join(board_names())}; see `bitmac boards`)")
-    parser.add_argument("--design", choices=DESIGNS, default="binary",
-                        help="unit to build (default binary)")
+    parser.add_argument("--design", choices=DESIGNS + NETWORK_DESIGNS, default="binary",
+                        help="unit to build (default binary), or a whole trained digits "
+                             "network (binary-net, int8-net; unit options do not apply)")
     for option, key in (("--n-in", "n_in"), ("--n-out", "n_out"), ("--pe", "pe"),
                         ("--simd", "simd")):
         parser.add_argument(option, dest=key, type=int, default=None,
@@ -71,6 +75,8 @@ def _parse_param(text):
 
 def unit_params(args):
     """The unit's constructor arguments from the command line (defaults per design)."""
+    if args.design in NETWORK_DESIGNS:
+        return {}
     params = dict(DEFAULT_PARAMS[args.design])
     for key in ("n_in", "n_out", "pe", "simd"):
         if getattr(args, key) is not None:
@@ -101,6 +107,16 @@ def make_unit(design, params):
 
 def make_design(args, board, clock_hz):
     """The top level ``bitmac build`` hands to the board build."""
+    if args.design in NETWORK_DESIGNS:
+        from ..boards.top import make_network_top, network_units
+        kind = args.design[:-len("-net")]
+        if args.top == "harness":
+            from ..boards.compare import NetworkPipeline
+            from ..boards.harness import StimulusHarness
+            return StimulusHarness(NetworkPipeline(network_units(kind, board.name)),
+                                   pin=board.status_pin)
+        options = {} if args.baud is None else {"baud": args.baud}
+        return make_network_top(kind, board.name, clk_freq=int(clock_hz), **options)
     params = unit_params(args)
     if args.top == "harness":
         from ..boards.harness import StimulusHarness

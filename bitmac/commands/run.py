@@ -1,5 +1,6 @@
 """`bitmac run`: drive a unit on a board (or the simulated board) through the host link with
-random data, check every result against the golden models and print the throughput."""
+random data, check every result against the golden models and print the throughput; with
+``--network binary|int8``, classify the digits test split on the board's network pipeline."""
 
 import time
 
@@ -7,8 +8,11 @@ import numpy as np
 
 from ..errors import BitmacError
 
-HELP = "run random vectors on a board through the host link, check them against golden, " \
-       "print throughput"
+HELP = "run random vectors (or, with --network, the digits test split) on a board through the " \
+       "host link, check them against golden, print throughput"
+
+#: Images classified by default on the simulated board (the Amaranth simulator is slow).
+SIM_IMAGES = 8
 
 SIM_PORTS = ("sim",)
 
@@ -25,6 +29,13 @@ def add_arguments(parser):
                         help="expected design (a board reports its own; default for sim: "
                              "binary)")
     parser.add_argument("--vectors", type=int, default=32, help="random vectors (default 32)")
+    parser.add_argument("--network", choices=("binary", "int8"), default=None,
+                        help="classify the digits test split on a board built with --design "
+                             "binary-net / int8-net (the cached trained network, trained when "
+                             "missing) instead of random vectors")
+    parser.add_argument("--images", type=int, default=None,
+                        help=f"with --network: the first N test images (default: all 360 on "
+                             f"a board, {SIM_IMAGES} on --port sim)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--baud", type=int, default=115200,
                         help="serial rate of a real board (default 115200)")
@@ -102,9 +113,95 @@ def _random_problem(info, rng):
     return W, params, expected, make_inputs
 
 
+def _run_network(args):
+    """``--network``: load the trained network, classify test images, compare with golden."""
+    from ..boards.host import HostLink, network_streams
+    from ..boards.registry import get_board
+    from ..boards.compare import pipeline_timing
+    from ..boards.top import make_network_top, network_units
+    from ..golden import network as golden_network
+    from ..sim import digits
+    from ..sim.progress import Progress
+    kind = args.network
+    simulated = args.port in SIM_PORTS
+    images = args.images if args.images is not None else (SIM_IMAGES if simulated else None)
+    if images is not None and images < 1:
+        raise ValueError(f"--images must be at least 1, not {images}")
+    board = get_board(args.board)
+    split = digits.load_split()
+    trained = digits.trained_networks(split=split)
+    x, y = split.x_test, split.y_test
+    if images is not None:
+        x, y = x[:images], y[:images]
+    if simulated:
+        from ..boards.serial_sim import SimulatedSerial
+        clk_freq = int(board.clock.default_hz)
+        # As for a single unit: the board's clock, a UART at 4 cycles per bit.
+        top = make_network_top(kind, board.name, clk_freq=clk_freq, baud=clk_freq // 4,
+                               timeout_cycles=400, trained=trained)
+        units = top.unit.units
+        link = HostLink(SimulatedSerial(top, vcd=args.vcd))
+    else:
+        units = network_units(kind, board.name, trained)
+        link = HostLink(args.port, baud=args.baud, timeout=args.timeout)
+    golden = network_streams(kind, trained, units, x)
+    net = trained.binary_integer if kind == "binary" else trained.int8_net
+    golden_predictions = net.predict(x)
+    with link:
+        info = link.ident()
+        print(f"{'simulated ' if simulated else ''}{board.name} on {args.port}: {kind} network, "
+              f"{len(units)} layers (pe, simd: "
+              f"{', '.join(f'{unit.pe}x{unit.simd}' for unit in units)}), "
+              f"{info['clk_freq'] / 1e6:g} MHz")
+        begin = time.perf_counter()
+        with Progress("load", total=golden.load_beats) as progress:
+            link.load_network(kind, trained, units, progress=progress)
+        load_seconds = time.perf_counter() - begin
+        predictions, raws, cycles, seconds = [], [], 0, 0.0
+        step = info["max_vectors"]
+        with Progress("classify", total=len(x)) as progress:
+            for start in range(0, len(x), step):
+                begin = time.perf_counter()
+                predicted, _, raw, frame_cycles = link.classify(x[start:start + step])
+                seconds += time.perf_counter() - begin
+                predictions.append(predicted)
+                raws.append(raw)
+                cycles += frame_cycles
+                progress.advance(len(predicted))
+    predictions, raw = np.concatenate(predictions), b"".join(raws)
+    if simulated and args.vcd:
+        print(f"waveform: {args.vcd}")
+    steady = pipeline_timing(units)["cycles_per_inference"]
+    host_note = " (simulator speed, not a board's)" if simulated else " (serial-link bound)"
+    print(f"weights and parameters ({golden.load_beats} beats) loaded in {load_seconds:.2f} s")
+    print(f"accuracy: {golden_network.accuracy(predictions, y):.4f} on {len(y)} test images "
+          f"(golden integer inference: {golden_network.accuracy(golden_predictions, y):.4f})")
+    print(f"host:    {len(x)} images in {seconds:.2f} s = {len(x) / seconds:.1f} images/s"
+          f"{host_note}")
+    print(f"on chip: {cycles} cycles over {-(-len(x) // step)} RUN frame(s) = "
+          f"{cycles / len(x):.0f} cycles/image with pipeline fill per frame (steady state "
+          f"{steady}: {info['clk_freq'] / steady:.0f} images/s at "
+          f"{info['clk_freq'] / 1e6:g} MHz)")
+    beat_bytes = len(golden.expected) // len(x)
+    differing = [index for index in range(len(x))
+                 if raw[index * beat_bytes:(index + 1) * beat_bytes]
+                 != golden.expected[index * beat_bytes:(index + 1) * beat_bytes]]
+    wrong = np.flatnonzero(predictions != golden_predictions)
+    if differing or len(wrong):
+        first = differing[0] if differing else int(wrong[0])
+        print(f"FAIL: {len(differing)} image(s) with output beats and {len(wrong)} with a "
+              f"class differing from the golden inference (first: image {first})")
+        return 1
+    print(f"PASS: all {len(x)} images bit-exact with the golden inference (output beats and "
+          f"classes)")
+    return 0
+
+
 def run(args):
     from ..boards.host import HostLink
     from ..sim.progress import Progress
+    if args.network is not None:
+        return _run_network(args)
     if args.vectors < 1:
         raise ValueError(f"--vectors must be at least 1, not {args.vectors}")
     simulated = args.port in SIM_PORTS
