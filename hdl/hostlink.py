@@ -23,7 +23,7 @@ before its command byte).
 Commands
 --------
 ``IDENT`` (0x01, no payload)
-    Reply: the identification word (:data:`IDENT_FORMAT`, 28 bytes): magic ``b"BMAC"``,
+    Reply: the identification word (a 28-byte head, :data:`IDENT_FORMAT`): magic ``b"BMAC"``,
     protocol version, design kind (0 binary, 1 int8), mode (0 acc, 1 threshold, 2 requant),
     accumulator width, n_in, n_out, pe, simd, clock frequency in Hz, the largest number of beats
     in one load frame, the largest number of vectors in one RUN frame, and the bytes per beat of
@@ -230,14 +230,16 @@ class HostLinkCore(wiring.Component):
     and reply sender around a matrix-vector unit (see the module docstring for the protocol).
 
     The unit is a submodule; its streams are found from its signature (``i_stream``,
-    ``w_stream``, ``o_stream`` and at most one more input stream for parameters), so any
-    payload widths work: each beat travels as its bits in little-endian bytes.
+    ``o_stream``, one or more weight streams named ``w...`` and any number of other input
+    streams for parameters, each a load target), so any payload widths work: each beat
+    travels as its bits in little-endian bytes.
 
     Parameters
     ----------
     unit : wiring.Component
         A matrix-vector unit with integer attributes ``n_in``, ``n_out``, ``pe``, ``simd`` and
-        optionally ``mode`` and ``acc_width`` (reported by IDENT).
+        optionally ``mode`` and ``acc_width`` (reported by IDENT), or a chain of them with a
+        ``units`` attribute (first to last, e.g. ``bitmac.boards.compare.NetworkPipeline``).
     clk_freq : int
         Clock frequency in Hz (reported by IDENT).
     timeout_cycles : int
