@@ -7,15 +7,16 @@ a host would send them) through one source testbench while a sink testbench coll
 
 import numpy as np
 import pytest
-from amaranth.hdl import ClockDomain, Module, Mux, Signal, unsigned
+from amaranth.hdl import Module, Mux, Signal, unsigned
 from amaranth.lib import wiring
-from amaranth.sim import Simulator
 from hypothesis import given, settings, strategies as st
 
 from bitmac import golden
 from bitmac.hdl.binary_mvu import BinaryMVU
 from bitmac.hdl.mvu import MatrixVectorEngine, lane_signature
-from bitmac.sim.streams import StreamDriver, StreamReceiver, stream_get, stream_put
+from bitmac.sim import mvu_testbench
+from bitmac.sim.mvu_testbench import make_sim, run_bounded
+from bitmac.sim.streams import StreamDriver, StreamReceiver
 
 
 # ---- beat encoders (the stream formats of README "BinaryMVU ports") ----
@@ -81,74 +82,24 @@ def random_thresholds(rng, n_in, n_out):
 
 # ---- simulation driver ----
 
-CLOCK_PERIOD = 1e-6
-
-
-def make_sim(dut):
-    """A simulator whose sync domain is explicit, so a testbench can pulse its reset."""
-    m = Module()
-    m.domains.sync = domain = ClockDomain()
-    m.submodules.dut = dut
-    sim = Simulator(m)
-    sim.add_clock(CLOCK_PERIOD)
-    return sim, domain
-
-
-def run_bounded(sim, cycles, finished):
-    """Run at most ``cycles`` clock cycles: a lost beat makes a bench wait forever, which must
-    fail the test rather than hang it. ``finished`` is a list the last testbench appends to."""
-    sim.run_until(cycles * CLOCK_PERIOD)
-    assert finished, f"not finished after {cycles} cycles: a beat was lost or the unit hung"
-
-
 def run_schedule(dut, schedule, *, seed=0, stall=0.0, out_stall=None):
     """Send ``schedule`` (a list of ("weights", W) / ("thresholds", (T, invert)) /
     ("vectors", X)) in order and check every output beat against golden. Returns the beats."""
     rng = np.random.default_rng(seed)
-    out_stall = stall if out_stall is None else out_stall
-    expected = []
+    expected, encoded = [], []
     W = thresholds = invert = None
     for kind, value in schedule:
         if kind == "weights":
             W = value
+            encoded.append((dut.w_stream, weight_beats(value, dut.simd, rng)))
         elif kind == "thresholds":
             thresholds, invert = value
+            encoded.append((dut.t_stream, threshold_beats(*value)))
         else:
             expected += expected_beats(dut, value, W, thresholds, invert)
-
-    sim, _ = make_sim(dut)
-    received = []
-
-    async def source(ctx):
-        for kind, value in schedule:
-            if kind == "weights":
-                beats, stream = weight_beats(value, dut.simd, rng), dut.w_stream
-            elif kind == "thresholds":
-                beats, stream = threshold_beats(*value), dut.t_stream
-            else:
-                beats, stream = vector_beats(value, dut.simd, rng), dut.i_stream
-            await StreamDriver(stream, rng=rng, stall=stall).send(ctx, beats)
-
-    async def sink(ctx):
-        receiver = StreamReceiver(dut.o_stream, rng=rng, stall=out_stall)
-        for payload in await receiver.receive(ctx, len(expected)):
-            received.append(decode(dut, payload))
-        # Nothing more may come out.
-        ctx.set(dut.o_stream.ready, 1)
-        for _ in range(dut.latency + dut.cycles_per_vector + 4):
-            await ctx.tick()
-            assert not ctx.get(dut.o_stream.valid), "extra output beat"
-        finished.append(True)
-
-    finished = []
-    sim.add_testbench(source)
-    sim.add_testbench(sink)
-    in_beats = sum(len(value) * (dut.synapse_folds if kind != "thresholds" else 1)
-                   for kind, value in schedule)
-    budget = (in_beats + len(expected) * dut.synapse_folds + dut.latency) * 20 + 1000
-    run_bounded(sim, budget, finished)
-    assert received == expected
-    return received
+            encoded.append((dut.i_stream, vector_beats(value, dut.simd, rng)))
+    return mvu_testbench.run_schedule(dut, encoded, expected, decode, rng=rng, stall=stall,
+                                      out_stall=out_stall)
 
 
 def random_bits(rng, *shape):
@@ -257,43 +208,9 @@ def test_reset_in_the_middle_of_a_vector():
     W = random_bits(rng, n_out, n_in)
     before, after = random_bits(rng, 2, n_in), random_bits(rng, 3, n_in)
     expected = expected_beats(dut, after, W)
-    sim, domain = make_sim(dut)
-    received = []
-    reset_done = []
-
-    async def bench(ctx):
-        await StreamDriver(dut.w_stream).send(ctx, weight_beats(W, simd))
-        beats = vector_beats(before, simd)
-        for beat in beats[:len(beats) - 2]:          # the first vector and part of the second
-            await stream_put(ctx, dut.i_stream, beat)
-        await ctx.tick().repeat(dut.latency + 2)      # results wait for an o_stream.ready
-        assert ctx.get(dut.o_stream.valid)
-        ctx.set(domain.rst, 1)
-        await ctx.tick()
-        ctx.set(domain.rst, 0)
-        reset_done.append(True)
-        await ctx.tick()
-        assert not ctx.get(dut.o_stream.valid)
-        await StreamDriver(dut.i_stream, rng=rng, stall=0.2).send(ctx, vector_beats(after, simd))
-
-    async def sink(ctx):
-        # Starts receiving only once the reset is over.
-        while not reset_done:
-            await ctx.tick()
-        receiver = StreamReceiver(dut.o_stream, rng=rng, stall=0.2)
-        for payload in await receiver.receive(ctx, len(expected)):
-            received.append(decode(dut, payload))
-        ctx.set(dut.o_stream.ready, 1)
-        for _ in range(dut.latency + dut.cycles_per_vector + 4):
-            await ctx.tick()
-            assert not ctx.get(dut.o_stream.valid), "output beat from before the reset"
-        finished.append(True)
-
-    finished = []
-    sim.add_testbench(bench)
-    sim.add_testbench(sink)
-    run_bounded(sim, 2000, finished)
-    assert received == expected
+    mvu_testbench.run_reset_mid_vector(
+        dut, [(dut.w_stream, weight_beats(W, simd))], vector_beats(before, simd),
+        vector_beats(after, simd), expected, decode, rng=rng, cycles=2000)
 
 
 @pytest.mark.parametrize("n_in,n_out,pe,simd", [(16, 8, 2, 4), (8, 4, 4, 8), (5, 2, 1, 1)])

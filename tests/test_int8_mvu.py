@@ -16,9 +16,10 @@ from hypothesis import given, settings, strategies as st
 
 from bitmac import golden
 from bitmac.hdl.int8_mvu import Int8Lane, Int8MVU, StreamDeserializer, StreamSerializer
-from bitmac.sim.streams import StreamDriver, StreamReceiver, stream_put
+from bitmac.sim import mvu_testbench
+from bitmac.sim.mvu_testbench import CLOCK_PERIOD, make_sim, run_bounded
+from bitmac.sim.streams import StreamDriver, StreamReceiver
 
-CLOCK_PERIOD = 1e-6
 INT32_MIN, INT32_MAX = -2**31, 2**31 - 1
 
 # Units built only to check their parameters or attributes are never elaborated.
@@ -94,68 +95,26 @@ def random_quant(rng, n_out, *, per_tensor=False):
 
 # ---- simulation driver ----
 
-def make_sim(dut):
-    """A simulator whose sync domain is explicit, so a testbench can pulse its reset."""
-    m = Module()
-    m.domains.sync = domain = ClockDomain()
-    m.submodules.dut = dut
-    sim = Simulator(m)
-    sim.add_clock(CLOCK_PERIOD)
-    return sim, domain
-
-
-def run_bounded(sim, cycles, finished):
-    """Run at most ``cycles`` cycles: a lost beat must fail the test, not hang it."""
-    sim.run_until(cycles * CLOCK_PERIOD)
-    assert finished, f"not finished after {cycles} cycles: a beat was lost or the unit hung"
-
-
 def run_schedule(dut, schedule, *, seed=0, stall=0.0, out_stall=None):
     """Send ``schedule`` (("weights", W) / ("quant", q) / ("vectors", X)) in order and check
-    every output beat against golden; no extra beat may follow. Returns the cycle count."""
+    every output beat against golden; no extra beat may follow. Returns the beats."""
     rng = np.random.default_rng(seed)
-    out_stall = stall if out_stall is None else out_stall
-    expected = []
+    expected, encoded = [], []
     W = q = None
     for kind, value in schedule:
         if kind == "weights":
             W = value
+            encoded.append((dut.w_stream, matrix_beats(value, dut.simd, rng)))
         elif kind == "quant":
             q = value
+            encoded.append((dut.q_stream, quant_beats(value)))
         else:
             expected += expected_beats(dut, value, W, q)
-
-    sim, _ = make_sim(dut)
-    received, finished = [], []
-
-    async def source(ctx):
-        for kind, value in schedule:
-            if kind == "weights":
-                beats, port = matrix_beats(value, dut.simd, rng), dut.w_stream
-            elif kind == "quant":
-                beats, port = quant_beats(value), dut.q_stream
-            else:
-                beats, port = matrix_beats(value, dut.simd, rng), dut.i_stream
-            await StreamDriver(port, rng=rng, stall=stall).send(ctx, beats)
-
-    async def sink(ctx):
-        receiver = StreamReceiver(dut.o_stream, rng=rng, stall=out_stall)
-        for payload in await receiver.receive(ctx, len(expected)):
-            received.append(decode(dut, payload))
-        finished.append(ctx)
-        ctx.set(dut.o_stream.ready, 1)
-        for _ in range(dut.latency + dut.cycles_per_vector + 4):
-            await ctx.tick()
-            assert not ctx.get(dut.o_stream.valid), "extra output beat"
-
-    sim.add_testbench(source)
-    sim.add_testbench(sink)
-    in_beats = sum(len(value) * (1 if kind == "quant" else dut.synapse_folds)
-                   for kind, value in schedule)
-    budget = (in_beats + len(expected) * (dut.synapse_folds + dut.pe * 32) + dut.latency) * 20
-    run_bounded(sim, budget + 1000, finished)
-    assert received == expected
-    return received
+            encoded.append((dut.i_stream, matrix_beats(value, dut.simd, rng)))
+    # The shared requantizer may take up to 32 cycles per neuron.
+    return mvu_testbench.run_schedule(dut, encoded, expected, decode, rng=rng, stall=stall,
+                                      out_stall=out_stall,
+                                      cycles_per_output=dut.synapse_folds + dut.pe * 32)
 
 
 def schedule_for(rng, n_in, n_out, mode, vectors, *, per_tensor=False):
@@ -305,42 +264,12 @@ def test_reset_in_the_middle_of_a_vector(mode):
     q = random_quant(rng, n_out) if mode == "requant" else None
     before, after = random_int8(rng, 2, n_in), random_int8(rng, 3, n_in)
     expected = expected_beats(dut, after, W, q)
-    sim, domain = make_sim(dut)
-    received, reset_done, finished = [], [], []
-
-    async def bench(ctx):
-        await StreamDriver(dut.w_stream).send(ctx, matrix_beats(W, simd))
-        if q is not None:
-            await StreamDriver(dut.q_stream).send(ctx, quant_beats(q))
-        beats = matrix_beats(before, simd)
-        for beat in beats[:len(beats) - 2]:          # the first vector and part of the second
-            await stream_put(ctx, dut.i_stream, beat)
-        await ctx.tick().repeat(dut.latency + 2)      # results wait for o_stream.ready
-        assert ctx.get(dut.o_stream.valid)
-        ctx.set(domain.rst, 1)
-        await ctx.tick()
-        ctx.set(domain.rst, 0)
-        reset_done.append(True)
-        await ctx.tick()
-        assert not ctx.get(dut.o_stream.valid)
-        await StreamDriver(dut.i_stream, rng=rng, stall=0.2).send(ctx, matrix_beats(after, simd))
-
-    async def sink(ctx):
-        while not reset_done:
-            await ctx.tick()
-        receiver = StreamReceiver(dut.o_stream, rng=rng, stall=0.2)
-        for payload in await receiver.receive(ctx, len(expected)):
-            received.append(decode(dut, payload))
-        ctx.set(dut.o_stream.ready, 1)
-        for _ in range(dut.latency + dut.cycles_per_vector + 4):
-            await ctx.tick()
-            assert not ctx.get(dut.o_stream.valid), "output beat from before the reset"
-        finished.append(True)
-
-    sim.add_testbench(bench)
-    sim.add_testbench(sink)
-    run_bounded(sim, 3000, finished)
-    assert received == expected
+    loads = [(dut.w_stream, matrix_beats(W, simd))]
+    if q is not None:
+        loads.append((dut.q_stream, quant_beats(q)))
+    mvu_testbench.run_reset_mid_vector(dut, loads, matrix_beats(before, simd),
+                                       matrix_beats(after, simd), expected, decode, rng=rng,
+                                       cycles=3000)
 
 
 @pytest.mark.parametrize("mode", ["acc", "requant"])
