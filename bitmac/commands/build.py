@@ -3,7 +3,6 @@
 import json
 import sys
 
-from ..errors import BitmacError
 
 HELP = "build a unit into a bitstream for a board (Verilog, utilisation and Fmax report)"
 
@@ -87,24 +86,6 @@ def unit_params(args):
     return params
 
 
-_UNITS = {"binary": ("binary_mvu", "BinaryMVU"), "int8": ("int8_mvu", "Int8MVU")}
-
-
-def make_unit(design, params):
-    """The ``design`` unit (``bitmac.hdl.BinaryMVU`` / ``Int8MVU``) built from ``params``."""
-    import importlib
-    module_name, class_name = _UNITS[design]
-    try:
-        unit_class = getattr(importlib.import_module(f"bitmac.hdl.{module_name}"), class_name)
-    except (ImportError, AttributeError):
-        raise BitmacError(f"the {design} unit ({class_name}) is not part of this version "
-                          f"of bitmac") from None
-    try:
-        return unit_class(**params)
-    except TypeError as error:
-        raise ValueError(f"bad parameters for the {design} unit: {error}") from None
-
-
 def make_design(args, board, clock_hz):
     """The top level ``bitmac build`` hands to the board build."""
     if args.design in NETWORK_DESIGNS:
@@ -117,15 +98,11 @@ def make_design(args, board, clock_hz):
                                    pin=board.status_pin)
         options = {} if args.baud is None else {"baud": args.baud}
         return make_network_top(kind, board.name, clk_freq=int(clock_hz), **options)
+    from ..boards.top import BoardTop, make_unit
     params = unit_params(args)
     if args.top == "harness":
         from ..boards.harness import StimulusHarness
         return StimulusHarness(make_unit(args.design, params), pin=board.status_pin)
-    try:
-        from ..boards.top import BoardTop
-    except ImportError:
-        raise BitmacError("the host-link top level is not part of this version of bitmac; "
-                          "use --top harness") from None
     options = {} if args.baud is None else {"baud": args.baud}
     return BoardTop(make_unit(args.design, params), int(clock_hz), **options)
 
