@@ -30,6 +30,7 @@ import numpy as np
 
 from ..errors import BitmacError
 from ..golden import network as golden_network
+from .beats import bits_to_words, fold_beats
 from .progress import Progress
 
 __all__ = ["DEFAULT_FOLDING", "LayerRun", "NetworkRun", "RtlMismatch", "build_units",
@@ -112,27 +113,12 @@ def unit_class_for(kind):
     return Int8MVU
 
 
-def _chunks(rows, simd, pad):
-    # (R, n) -> (R, SF, simd), the last chunk padded (the unit overwrites padding anyway).
-    count, n = rows.shape
-    folds = -(-n // simd)
-    padded = np.full((count, folds * simd), pad, dtype=np.int64)
-    padded[:, :n] = rows
-    return padded.reshape(count, folds, simd)
-
-
-def _bit_words(chunks):
-    # (..., simd) of 0/1 -> ints, lane j at bit j.
-    weights = np.array([1 << j for j in range(chunks.shape[-1])], dtype=object)
-    return (chunks.astype(object) * weights).sum(axis=-1)
-
-
 def _outputs_to_beats(values, pe, bits):
     # (R, n_out) -> per row NF beats of pe lanes; 1-bit lanes become one int per beat.
     count, n_out = values.shape
     lanes = values.reshape(count, n_out // pe, pe)
     if bits:
-        return _bit_words(lanes).tolist()
+        return bits_to_words(lanes)
     return lanes.tolist()
 
 
@@ -144,10 +130,10 @@ def layer_streams(kind, layer, index, pe, simd, inputs):
     """
     if kind == "binary":
         outputs = layer.forward(inputs)
-        weight_bits = _chunks((layer.weight > 0).astype(np.int64), simd, 0)
+        weight_bits = fold_beats((layer.weight > 0).astype(np.int64), simd, 0)
         streams = {
-            "weight_beats": _bit_words(weight_bits).reshape(-1).tolist(),
-            "vector_beats": _bit_words(_chunks((inputs > 0).astype(np.int64), simd, 0)).tolist(),
+            "weight_beats": [word for row in bits_to_words(weight_bits) for word in row],
+            "vector_beats": bits_to_words(fold_beats((inputs > 0).astype(np.int64), simd, 0)),
         }
         if layer.thresholds is None:
             streams.update(param_port=None, param_beats=None,
@@ -161,9 +147,9 @@ def layer_streams(kind, layer, index, pe, simd, inputs):
     else:
         outputs = layer.forward(inputs)
         streams = {
-            "weight_beats": _chunks(layer.weight.astype(np.int64), simd, 0)
+            "weight_beats": fold_beats(layer.weight.astype(np.int64), simd, 0)
             .reshape(-1, simd).tolist(),
-            "vector_beats": _chunks(inputs.astype(np.int64), simd, 0).tolist(),
+            "vector_beats": fold_beats(inputs.astype(np.int64), simd, 0).tolist(),
             "param_port": "q_stream",
             "param_beats": [{"bias": int(b), "multiplier": int(m), "shift": int(s),
                              "zero_point": int(layer.zero_point), "out_min": int(layer.out_min)}

@@ -17,6 +17,7 @@ import dataclasses
 
 import numpy as np
 
+from ..beats import bits_to_words, fold_beats
 from .harness import BenchReport, ClockedLoop, InOrderScoreboard, StreamSink, StreamSource, \
     codec_for
 
@@ -35,25 +36,6 @@ class MvuPhase:
     param_beats: list | None
     vector_beats: list
     expected: list
-
-
-def fold_beats(matrix, simd, pad):
-    """Split rows of ``matrix`` (R, n) into ``SF = ceil(n / simd)`` chunks of ``simd`` lanes,
-    the last padded with ``pad``: shape (R, SF, simd)."""
-    rows, n = matrix.shape
-    folds = -(-n // simd)
-    padded = np.full((rows, folds * simd), pad, dtype=matrix.dtype)
-    padded[:, :n] = matrix
-    return padded.reshape(rows, folds, simd)
-
-
-def bits_to_words(bits):
-    """(..., simd) array of 0/1 -> nested lists of ints with lane j at bit j."""
-    shape = bits.shape
-    packed = np.packbits(bits.reshape(-1, shape[-1]).astype(np.uint8), axis=-1,
-                         bitorder="little")
-    words = [int.from_bytes(row.tobytes(), "little") for row in packed]
-    return np.array(words, dtype=object).reshape(shape[:-1]).tolist()
 
 
 async def run_mvu(dut, config, bench, phases, *, param_port=None, pe, n_in,
