@@ -12,12 +12,17 @@ Yosys folds the whole lane into one hard block:
 - ECP5 (``synth_ecp5``): the input and product registers go into MULT18X18D (input and
   pipeline registers); the accumulator stays in logic (Yosys does not infer ALU54B).
 
+With ``packed=True`` the products come from :class:`~bitmac.hdl.dsp.DualInt8Product`, two per
+DSP block (SB_MAC16's 8x8 mode, instantiated by hand), and the sums are kept in logic.
+
 :func:`int8_acc_bits` is the accumulator width that never overflows for a given depth.
 """
 
-from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.hdl import EnableInserter, Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
+
+from .dsp import DualInt8Product
 
 __all__ = ["Int8Mac", "int8_acc_bits", "check_acc_width", "INT8_MAC_LATENCY"]
 
@@ -64,8 +69,15 @@ class Int8Mac(wiring.Component):
     docstring); with ``simd > 1`` each product is one DSP multiplier (operand and product
     registers absorbed) and the tree and accumulator are logic.
 
+    Packed (``packed=True``, ``simd >= 2``): the products come from ``ceil(simd / 2)``
+    :class:`~bitmac.hdl.dsp.DualInt8Product` blocks (two products per SB_MAC16; an odd
+    ``simd`` leaves half of the last block multiplying zeros), followed by one staging register
+    in logic, the tree and the accumulator. The DSP blocks' registers cannot be frozen by
+    :class:`EnableInserter`, so a packed MAC has an ``enable`` input (default high) that
+    freezes the whole MAC, DSP blocks included; wrap it in no :class:`EnableInserter`.
+
     Latency: :attr:`latency` ``= 5 + ceil(log2(simd))`` cycles for ``simd > 1``, 3 for
-    ``simd=1``: ``acc``
+    ``simd=1``, ``4 + ceil(log2(simd))`` packed: ``acc``
     includes the products presented at cycle ``t`` from cycle ``t + latency`` on, and
     ``acc_valid`` is high in the cycle ``acc`` was updated. Throughput: ``simd`` products per
     cycle.
@@ -80,6 +92,11 @@ class Int8Mac(wiring.Component):
         Longest sum (in products) the user will accumulate. When given, an ``acc_width``
         narrower than ``int8_acc_bits(depth)`` (which could overflow) is refused with
         ``ValueError``.
+    packed : bool
+        Two products per DSP block (needs ``simd >= 2``).
+    dsp_implementation : str
+        ``implementation`` of the :class:`~bitmac.hdl.dsp.DualInt8Product` blocks (packed
+        only): ``"auto"`` (default), ``"sb_mac16"`` or ``"model"``.
 
     Attributes
     ----------
@@ -93,23 +110,43 @@ class Int8Mac(wiring.Component):
         The running sum.
     acc_valid : Out(1)
         ``acc`` was updated in this cycle.
+    enable : In(1, init=1)
+        Packed only: the MAC (DSP blocks included) moves in cycles with ``enable`` high.
     """
 
-    def __init__(self, acc_width=32, *, simd=1, depth=None):
+    def __init__(self, acc_width=32, *, simd=1, depth=None, packed=False,
+                 dsp_implementation="auto"):
         if not isinstance(simd, int) or isinstance(simd, bool) or simd < 1:
             raise ValueError(f"simd must be a positive integer, not {simd!r}")
+        if not isinstance(packed, bool):
+            raise ValueError(f"packed must be a bool, not {packed!r}")
+        if packed and simd < 2:
+            raise ValueError("packed=True puts two products in one DSP block: it needs "
+                             f"simd >= 2, not {simd}")
         check_acc_width(acc_width, depth)
         self.acc_width = acc_width
         self.simd = simd
         self.depth = depth
-        super().__init__({
+        self.packed = packed
+        self._multipliers = ([DualInt8Product(dsp_implementation)
+                              for _ in range(-(-simd // 2))] if packed else [])
+        members = {
             "a": In(data.ArrayLayout(signed(8), simd)),
             "b": In(data.ArrayLayout(signed(8), simd)),
             "valid": In(1),
             "clear": In(1),
             "acc": Out(signed(acc_width)),
             "acc_valid": Out(1),
-        })
+        }
+        if packed:
+            members["enable"] = In(1, init=1)
+        super().__init__(members)
+
+    @property
+    def dsp_blocks(self):
+        """DSP blocks of a packed MAC (``ceil(simd / 2)``); 0 when not packed (Yosys then
+        infers one per product)."""
+        return len(self._multipliers)
 
     @property
     def tree_levels(self):
@@ -119,39 +156,50 @@ class Int8Mac(wiring.Component):
     @property
     def latency(self):
         """Cycles from operands presented to ``acc`` updated."""
+        if self.packed:
+            return DualInt8Product.latency + 2 + self.tree_levels
         if self.simd == 1:
             return INT8_MAC_LATENCY
         return INT8_MAC_LATENCY + 2 + self.tree_levels
 
+    def _packed_products(self, top, m, data_reg):
+        """The products of the DualInt8Product blocks (added to ``top``, outside the
+        EnableInserter: their clock enable is ``enable``), through one staging register in
+        ``m`` (their outputs route slowly on iCE40)."""
+        terms = []
+        for index, multiplier in enumerate(self._multipliers):
+            top.submodules[f"dsp{index}"] = multiplier
+            for half in range(2):
+                lane = 2 * index + half
+                if lane < self.simd:
+                    top.d.comb += [multiplier.a[half].eq(self.a[lane]),
+                                   multiplier.b[half].eq(self.b[lane])]
+            top.d.comb += multiplier.enable.eq(self.enable)
+            for half in range(2):
+                if 2 * index + half < self.simd:
+                    staged = data_reg(signed(16), f"staged_{2 * index + half}")
+                    m.d.sync += staged.eq(multiplier.p[half])
+                    terms.append(staged)
+        return terms
+
     def elaborate(self, platform):
-        m = Module()
-        simd = self.simd
+        top = Module()
+        if self.packed:
+            # The logic freezes with `enable`, like the DSP blocks' registers.
+            m = Module()
+            top.submodules.logic = EnableInserter(self.enable)(m)
+        else:
+            m = top
 
         # Data registers have no reset: the DSP registers cannot take Amaranth's synchronous
         # reset, and the valid flags say when their contents matter.
         def data_reg(shape, name):
             return Signal(shape, name=name, reset_less=True)
 
-        # Operand registers (SB_MAC16 A_REG/B_REG, MULT18X18D input registers).
-        a_regs = [data_reg(signed(8), f"a_reg{i}") for i in range(simd)]
-        b_regs = [data_reg(signed(8), f"b_reg{i}") for i in range(simd)]
-        m.d.sync += [reg.eq(self.a[i]) for i, reg in enumerate(a_regs)]
-        m.d.sync += [reg.eq(self.b[i]) for i, reg in enumerate(b_regs)]
-
-        # Product registers (SB_MAC16 pipeline register, MULT18X18D pipeline register).
-        terms = [data_reg(signed(16), f"product{i}") for i in range(simd)]
-        m.d.sync += [term.eq(a * b) for term, a, b in zip(terms, a_regs, b_regs)]
-        if simd > 1:
-            # Two more registers between the multipliers and the adder tree, so that every
-            # DSP block ends in its own output register and Yosys finds no adder to fold into
-            # it. With the adder reachable, Yosys 0.70's ice40_dsp folds
-            # `product_i + product_j` into one SB_MAC16's post-adder and takes product_j's
-            # register into two blocks: "Driver-driver conflict ... Resolved using constant",
-            # a netlist in which product_j is 0 (and half the DSP blocks vanish).
-            for stage in (1, 2):
-                staged = [data_reg(signed(16), f"staged{stage}_{i}") for i in range(simd)]
-                m.d.sync += [reg.eq(term) for reg, term in zip(staged, terms)]
-                terms = staged
+        if self.packed:
+            terms = self._packed_products(top, m, data_reg)
+        else:
+            terms = self._inferred_products(m, data_reg)
 
         # Adder tree, one register per level; an odd term passes through its level.
         for level in range(self.tree_levels):
@@ -182,4 +230,29 @@ class Int8Mac(wiring.Component):
         with m.If(valid):
             m.d.sync += acc.eq(Mux(clear, 0, acc) + total)
         m.d.comb += self.acc.eq(acc)
-        return m
+        return top
+
+    def _inferred_products(self, m, data_reg):
+        """Products written for Yosys to infer one DSP multiplier each."""
+        simd = self.simd
+        # Operand registers (SB_MAC16 A_REG/B_REG, MULT18X18D input registers).
+        a_regs = [data_reg(signed(8), f"a_reg{i}") for i in range(simd)]
+        b_regs = [data_reg(signed(8), f"b_reg{i}") for i in range(simd)]
+        m.d.sync += [reg.eq(self.a[i]) for i, reg in enumerate(a_regs)]
+        m.d.sync += [reg.eq(self.b[i]) for i, reg in enumerate(b_regs)]
+
+        # Product registers (SB_MAC16 pipeline register, MULT18X18D pipeline register).
+        terms = [data_reg(signed(16), f"product{i}") for i in range(simd)]
+        m.d.sync += [term.eq(a * b) for term, a, b in zip(terms, a_regs, b_regs)]
+        if simd > 1:
+            # Two more registers between the multipliers and the adder tree, so that every
+            # DSP block ends in its own output register and Yosys finds no adder to fold into
+            # it. With the adder reachable, Yosys 0.70's ice40_dsp folds
+            # `product_i + product_j` into one SB_MAC16's post-adder and takes product_j's
+            # register into two blocks: "Driver-driver conflict ... Resolved using constant",
+            # a netlist in which product_j is 0 (and half the DSP blocks vanish).
+            for stage in (1, 2):
+                staged = [data_reg(signed(16), f"staged{stage}_{i}") for i in range(simd)]
+                m.d.sync += [reg.eq(term) for reg, term in zip(staged, terms)]
+                terms = staged
+        return terms

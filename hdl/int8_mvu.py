@@ -22,7 +22,7 @@ stored as ``W = min(6, requant_mul_cycles)`` words of ``ceil(85 / W)`` bits (15 
 256 x 16 on iCE40 for 64 neurons, where per-PE 85-bit memories cost 6 EBR per PE.
 """
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
+from amaranth.hdl import Cat, Const, EnableInserter, Module, Mux, Signal, Value, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -45,8 +45,12 @@ class Int8Lane(wiring.Component):
     registered (out of the DSP block). Requantization happens after the engine, in
     :class:`Int8MVU`'s shared path.
 
-    Latency: ``Int8Mac.latency + 1`` (4 for ``simd=1``, ``6 + ceil(log2(simd))`` otherwise);
-    one fold per cycle.
+    Packed (two products per DSP block, :class:`~bitmac.hdl.dsp.DualInt8Product`): the lane
+    declares the engine's optional ``enable`` input and freezes itself with it, DSP blocks
+    included, instead of being wrapped in :class:`EnableInserter`.
+
+    Latency: ``Int8Mac.latency + 1`` (4 for ``simd=1``, ``6 + ceil(log2(simd))`` otherwise,
+    ``5 + ceil(log2(simd))`` packed); one fold per cycle.
 
     Parameters
     ----------
@@ -54,20 +58,33 @@ class Int8Lane(wiring.Component):
         Dot product depth and lanes per fold.
     acc_width : int
         Accumulator width, at least ``acc_bits(n_in)`` (refused otherwise).
+    packed : bool
+        Two products per DSP block (``simd >= 2``).
+    dsp_implementation : str
+        Packed only: ``"auto"``, ``"sb_mac16"`` or ``"model"`` (see
+        :class:`~bitmac.hdl.dsp.DualInt8Product`).
     """
 
-    def __init__(self, n_in, simd, acc_width):
-        self._mac = Int8Mac(acc_width, simd=simd, depth=n_in)
+    def __init__(self, n_in, simd, acc_width, *, packed=False, dsp_implementation="auto"):
+        self._mac = Int8Mac(acc_width, simd=simd, depth=n_in, packed=packed,
+                            dsp_implementation=dsp_implementation)
         super().__init__(lane_signature(
-            simd=simd, a_shape=signed(8), w_shape=signed(8), result_shape=signed(acc_width)))
+            simd=simd, a_shape=signed(8), w_shape=signed(8), result_shape=signed(acc_width),
+            enable=packed))
 
     @property
     def latency(self):
         return self._mac.latency + 1
 
     def elaborate(self, platform):
-        m = Module()
-        m.submodules.mac = mac = self._mac
+        top = Module()
+        top.submodules.mac = mac = self._mac
+        if mac.packed:
+            m = Module()
+            top.submodules.logic = EnableInserter(self.enable)(m)
+            top.d.comb += mac.enable.eq(self.enable)
+        else:
+            m = top
         m.d.comb += [
             mac.a.eq(self.activations),
             mac.b.eq(self.weights),
@@ -87,7 +104,7 @@ class Int8Lane(wiring.Component):
         m.d.sync += self.result_valid.eq(done)
         with m.If(done):
             m.d.sync += self.result.eq(mac.acc)
-        return m
+        return top
 
 
 def _wrap_increment(counter, modulus):
@@ -350,6 +367,14 @@ class Int8MVU(wiring.Component):
     weight_ram_style : str, sequence or None
         Yosys ``ram_style`` of the weight memories (see
         :class:`~bitmac.hdl.mvu.MatrixVectorEngine`).
+    packed : bool
+        Two int8 products per DSP block (iCE40 UltraPlus SB_MAC16 in its 8x8 mode;
+        ``simd >= 2``): ``pe * ceil(simd / 2)`` DSP blocks instead of ``pe * simd``. Elaborated
+        without a platform, or with ``dsp_implementation="model"``, the blocks are a
+        behavioural model in logic; for a part without such a block, elaboration fails.
+    dsp_implementation : str
+        Packed only: ``"auto"`` (default), ``"sb_mac16"`` or ``"model"`` (see
+        :class:`~bitmac.hdl.dsp.DualInt8Product`).
 
     Streams (README "Int8MVU ports"; conventions of :mod:`bitmac.hdl.mvu`)
     ----------------------------------------------------------------------
@@ -391,10 +416,13 @@ class Int8MVU(wiring.Component):
         ``pe * requant_mul_cycles <= SF``).
     macs_per_cycle : int
         ``pe * simd``.
+    dsp_blocks : int
+        DSP multipliers of the lanes (see the property).
     """
 
     def __init__(self, n_in, n_out, pe, simd, mode="acc", *, acc_width=32,
-                 requant_mul_cycles=1, weight_ram_style=None):
+                 requant_mul_cycles=1, weight_ram_style=None, packed=False,
+                 dsp_implementation="auto"):
         if mode not in INT8_MVU_MODES:
             raise ValueError(f"mode must be one of {INT8_MVU_MODES}, not {mode!r}")
         _, synapse_folds = fold_counts(n_in, n_out, pe, simd)
@@ -409,9 +437,11 @@ class Int8MVU(wiring.Component):
                              f"{mode!r}")
         self.mode, self.acc_width = mode, acc_width
         self.requant_mul_cycles = requant_mul_cycles
+        self.packed = packed
 
         def lane():
-            return Int8Lane(n_in, simd, acc_width)
+            return Int8Lane(n_in, simd, acc_width, packed=packed,
+                            dsp_implementation=dsp_implementation)
 
         requant = mode == "requant"
         self.engine = MatrixVectorEngine(
@@ -443,6 +473,12 @@ class Int8MVU(wiring.Component):
     synapse_folds = property(lambda self: self.engine.synapse_folds)
     cycles_per_vector = property(lambda self: self.engine.cycles_per_vector)
     macs_per_cycle = property(lambda self: self.engine.pe * self.engine.simd)
+
+    @property
+    def dsp_blocks(self):
+        """DSP multipliers of the MAC lanes: ``pe * ceil(simd / 2)`` packed, else ``pe *
+        simd`` (one per product, as Yosys infers them); the requantizer's are not counted."""
+        return self.pe * (-(-self.simd // 2) if self.packed else self.simd)
 
     @property
     def latency(self):

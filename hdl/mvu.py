@@ -77,9 +77,17 @@ Its signature (:func:`lane_signature`) has:
     cycle in which its ``last`` fold was presented, with the neuron's result on ``result``.
     Both must come straight from registers (not combinationally from the inputs).
 
+``enable : In(1)`` (optional)
+    The engine's pipeline enable, high in every cycle the pipeline moves. A lane declares it
+    when it holds hard blocks with registers of their own (a DSP primitive instance), which
+    :class:`EnableInserter` cannot reach. Such a lane is not wrapped: it freezes all of its
+    state itself while ``enable`` is low (its logic through its own :class:`EnableInserter`,
+    the hard blocks through their clock enables).
+
 and an integer attribute ``latency >= 1``. The lane is written as a free-running pipeline
 with no stall input: the engine wraps it in :class:`EnableInserter` so that all of its ``sync``
-logic (including any memory ports) freezes while the output is back-pressured. Choose
+logic (including any memory ports) freezes while the output is back-pressured (unless it
+declares ``enable``). Choose
 ``pad_activation``/``pad_weight`` so that a padding lane contributes nothing (binary: 0 and 1,
 their XNOR is 0; int8: 0 and 0).
 """
@@ -149,8 +157,9 @@ def stream_payload_shape(element_shape, count):
     return data.ArrayLayout(element_shape, count)
 
 
-def lane_signature(*, simd, a_shape, w_shape, result_shape, param_shape=None):
-    """The :class:`wiring.Signature` a lane datapath must have (see the module docstring)."""
+def lane_signature(*, simd, a_shape, w_shape, result_shape, param_shape=None, enable=False):
+    """The :class:`wiring.Signature` a lane datapath must have (see the module docstring);
+    ``enable=True`` adds the optional ``enable`` input."""
     members = {
         "valid": In(1),
         "first": In(1),
@@ -162,6 +171,8 @@ def lane_signature(*, simd, a_shape, w_shape, result_shape, param_shape=None):
     }
     if param_shape is not None:
         members["param"] = In(param_shape)
+    if enable:
+        members["enable"] = In(1)
     return wiring.Signature(members)
 
 
@@ -228,8 +239,10 @@ class MatrixVectorEngine(wiring.Component):
             raise ValueError(f"a lane datapath must have an integer latency >= 1, not {latency!r}")
         self._lane_latency = latency
         self._result_shape = prototype.signature.members["result"].shape
+        self._lane_enable = "enable" in prototype.signature.members
         expected = lane_signature(simd=simd, a_shape=a_shape, w_shape=w_shape,
-                                  result_shape=self._result_shape, param_shape=param_shape)
+                                  result_shape=self._result_shape, param_shape=param_shape,
+                                  enable=self._lane_enable)
         if prototype.signature != expected:
             raise ValueError(f"lane signature {prototype.signature!r} does not match the "
                              f"engine's {expected!r}")
@@ -409,7 +422,8 @@ class MatrixVectorEngine(wiring.Component):
             weight_load.connect_write_port(m, wmem.write_port(), index)
             weights = _registered_read(m, wmem, is_row, advance, f"weights{index}_data")
             lane = self._lanes[index]
-            m.submodules[f"lane{index}"] = EnableInserter(advance)(lane)
+            m.submodules[f"lane{index}"] = (lane if self._lane_enable
+                                            else EnableInserter(advance)(lane))
             m.d.comb += [
                 lane.valid.eq(fold_valid),
                 lane.first.eq(fold_first),
@@ -417,6 +431,8 @@ class MatrixVectorEngine(wiring.Component):
                 lane.activations.eq(activations),
                 lane.weights.eq(weights),
             ]
+            if self._lane_enable:
+                m.d.comb += lane.enable.eq(advance)
             if self._param_shape is not None:
                 pmem = Memory(shape=self._param_shape, depth=nf, init=[], attrs=_NO_RW_CHECK)
                 m.submodules[f"params{index}"] = pmem

@@ -40,9 +40,15 @@ def schedule(sums, simd=1, rng=None, gap=0.0, reset_after=None):
     return cycles + [idle] * (5 + simd.bit_length())
 
 
-def run(dut, cycles):
+def run(dut, cycles, *, stall=0.0, seed=0):
     """Play ``cycles`` into ``dut``; return {sum index: acc} read ``dut.latency`` cycles after
-    each closing chunk, and check ``acc_valid`` follows ``valid`` at exactly that latency."""
+    each closing chunk, and check ``acc_valid`` follows ``valid`` at exactly that latency.
+
+    A packed MAC (it has ``enable``) gets a random share ``stall`` of cycles with ``enable``
+    low before each cycle of the schedule, with garbage operands: they must change nothing,
+    the pipeline (DSP blocks included) holds still."""
+    rng = np.random.default_rng(seed)
+    has_enable = hasattr(dut, "enable")
     top = Module()
     top.domains.sync = sync = ClockDomain()
     top.submodules.dut = dut
@@ -53,6 +59,17 @@ def run(dut, cycles):
     async def bench(ctx):
         in_flight = [None] * dut.latency  # what each pipeline stage holds
         for cycle in cycles:
+            while has_enable and rng.random() < stall:
+                held = ctx.get(dut.acc), ctx.get(dut.acc_valid)
+                ctx.set(dut.enable, 0)
+                ctx.set(dut.a, rng.integers(-128, 128, dut.simd).tolist())
+                ctx.set(dut.b, rng.integers(-128, 128, dut.simd).tolist())
+                ctx.set(dut.valid, 1)
+                ctx.set(dut.clear, 1)
+                await ctx.tick()
+                assert (ctx.get(dut.acc), ctx.get(dut.acc_valid)) == held
+            if has_enable:
+                ctx.set(dut.enable, 1)
             ctx.set(dut.a, cycle["a"])
             ctx.set(dut.b, cycle["b"])
             ctx.set(dut.valid, cycle["valid"])
@@ -91,6 +108,53 @@ def test_random_sums_with_gaps(simd):
 def test_latency(simd, latency):
     assert Int8Mac(simd=simd).latency == latency
     assert Int8Mac().latency == INT8_MAC_LATENCY
+
+
+# Packed: two products per DSP block (the behavioural model of DualInt8Product in the
+# simulator; the SB_MAC16 instance itself is checked in tests/test_packed_cocotb.py).
+
+@pytest.mark.parametrize("simd", [2, 3, 4, 5, 8])
+def test_packed_random_sums_with_gaps_and_stalls(simd):
+    rng = np.random.default_rng(100 + simd)
+    sums = random_sums(rng, 30, 20)
+    dut = Int8Mac(simd=simd, packed=True)
+    assert dut.dsp_blocks == -(-simd // 2)
+    results = run(dut, schedule(sums, simd, rng, gap=0.3), stall=0.3, seed=simd)
+    assert results == {i: golden_dot(a, w) for i, (a, w) in enumerate(sums)}
+
+
+@pytest.mark.parametrize("simd, latency", [(2, 5), (3, 6), (4, 6), (5, 7), (8, 7)])
+def test_packed_latency(simd, latency):
+    assert Int8Mac(simd=simd, packed=True).latency == latency
+
+
+@pytest.mark.parametrize("a_value, w_value", [(-128, -128), (127, 127), (-128, 127), (127, -128)])
+def test_packed_extremes_at_the_width_edge(a_value, w_value):
+    depth = 64
+    a = np.full(depth, a_value, np.int8)
+    w = np.full(depth, w_value, np.int8)
+    dut = Int8Mac(acc_width=acc_bits(depth), simd=4, depth=depth, packed=True)
+    assert run(dut, schedule([(a, w)], 4), stall=0.2) == {0: golden_dot(a, w)}
+
+
+def test_packed_reset_in_the_middle_of_a_sum():
+    rng = np.random.default_rng(4)
+    sums = random_sums(rng, 6, 12)
+    sums[2] = (np.full(10, -128, np.int8), np.full(10, -128, np.int8))
+    results = run(Int8Mac(simd=2, packed=True),
+                  schedule(sums, 2, rng, gap=0.2, reset_after=(2, 3)), stall=0.2)
+    assert 2 not in results
+    assert results == {i: golden_dot(a, w) for i, (a, w) in enumerate(sums) if i != 2}
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(simd=1, packed=True), "needs simd >= 2"),
+    (dict(simd=2, packed=1), "packed must be a bool"),
+    (dict(simd=2, packed=True, dsp_implementation="dsp48"), "implementation must be one of"),
+])
+def test_packed_bad_parameters(bad, message):
+    with pytest.raises(ValueError, match=message):
+        Int8Mac(**bad)
 
 
 def test_back_to_back_sums_without_gaps():

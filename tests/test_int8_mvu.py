@@ -145,11 +145,31 @@ def test_random_with_stalls(n_in, n_out, pe, simd, mode):
     run_schedule(dut, schedule_for(rng, n_in, n_out, mode, 4), seed=n_in + simd, stall=0.4)
 
 
+# Packed (two products per DSP block): the lanes take the engine's enable instead of being
+# wrapped in EnableInserter, so stalls on every stream test that the DSP blocks freeze too.
+PACKED_CONFIGS = [
+    (16, 8, 2, 4),      # 2 DSP blocks per lane
+    (13, 6, 3, 3),      # odd simd: half of the second block idle; n_in not a multiple
+    (9, 3, 1, 9),       # one synapse fold, 5 blocks
+    (6, 4, 4, 2),       # one block per lane, as on the UP5K (pe x 2)
+]
+
+
 @pytest.mark.parametrize("mode", ["acc", "requant"])
-def test_extremes(mode):
+@pytest.mark.parametrize("n_in,n_out,pe,simd", PACKED_CONFIGS)
+def test_packed_random_with_stalls(n_in, n_out, pe, simd, mode):
+    rng = np.random.default_rng(n_in * 1000 + n_out * 10 + pe + simd + 1)
+    dut = Int8MVU(n_in, n_out, pe, simd, mode, packed=True)
+    assert dut.dsp_blocks == pe * -(-simd // 2)
+    run_schedule(dut, schedule_for(rng, n_in, n_out, mode, 4), seed=n_in + simd, stall=0.4)
+
+
+@pytest.mark.parametrize("packed", [False, True])
+@pytest.mark.parametrize("mode", ["acc", "requant"])
+def test_extremes(mode, packed):
     """All -128, all 127, zeros and alternating signs, against weights of the same kinds."""
     n_in, n_out, pe, simd = 11, 6, 3, 4
-    dut = Int8MVU(n_in, n_out, pe, simd, mode)
+    dut = Int8MVU(n_in, n_out, pe, simd, mode, packed=packed)
     alternating = np.where(np.arange(n_in) % 2 == 0, -128, 127).astype(np.int8)
     W = np.stack([np.full(n_in, -128), np.full(n_in, 127), alternating, -alternating - 1,
                   np.zeros(n_in), np.full(n_in, -1)]).astype(np.int8)
@@ -222,10 +242,11 @@ def test_back_to_back_without_stalls(mode):
     run_schedule(dut, schedule_for(rng, 8, 4, mode, 8))
 
 
+@pytest.mark.parametrize("packed", [False, True])
 @pytest.mark.parametrize("mode", ["acc", pytest.param("requant", marks=pytest.mark.slow)])
-def test_output_backpressure_only(mode):
+def test_output_backpressure_only(mode, packed):
     rng = np.random.default_rng(9)
-    dut = Int8MVU(12, 8, 2, 4, mode)
+    dut = Int8MVU(12, 8, 2, 4, mode, packed=packed)
     run_schedule(dut, schedule_for(rng, 12, 8, mode, 6), out_stall=0.8)
 
 
@@ -253,13 +274,14 @@ def test_property(n_in, neuron_folds, pe, simd_fraction, mode, mul_cycles, seed)
     run_schedule(dut, schedule_for(rng, n_in, n_out, mode, 3), seed=seed, stall=0.3)
 
 
+@pytest.mark.parametrize("packed", [False, True])
 @pytest.mark.parametrize("mode", ["acc", "requant"])
-def test_reset_in_the_middle_of_a_vector(mode):
+def test_reset_in_the_middle_of_a_vector(mode, packed):
     """Reset while results wait behind back-pressure and the next vector is half sent: only
     the vectors sent after the reset come out, correct (the memories keep their contents)."""
     rng = np.random.default_rng(11)
     n_in, n_out, pe, simd = 12, 4, 2, 4
-    dut = Int8MVU(n_in, n_out, pe, simd, mode)
+    dut = Int8MVU(n_in, n_out, pe, simd, mode, packed=packed)
     W = random_int8(rng, n_out, n_in)
     q = random_quant(rng, n_out) if mode == "requant" else None
     before, after = random_int8(rng, 2, n_in), random_int8(rng, 3, n_in)
@@ -273,14 +295,16 @@ def test_reset_in_the_middle_of_a_vector(mode):
 
 
 @pytest.mark.parametrize("mode", ["acc", "requant"])
-@pytest.mark.parametrize("n_in,n_out,pe,simd,mul_cycles", [
-    (16, 8, 2, 4, 1), (8, 2, 2, 1, 1), (32, 4, 4, 8, 1), (32, 4, 2, 4, 4)])
-def test_full_rate_and_latency(n_in, n_out, pe, simd, mul_cycles, mode):
+@pytest.mark.parametrize("n_in,n_out,pe,simd,mul_cycles,packed", [
+    (16, 8, 2, 4, 1, False), (8, 2, 2, 1, 1, False), (32, 4, 4, 8, 1, False),
+    (32, 4, 2, 4, 4, False), (16, 8, 2, 4, 1, True), (32, 4, 2, 4, 4, True),
+    (16, 16, 8, 2, 1, True)])
+def test_full_rate_and_latency(n_in, n_out, pe, simd, mul_cycles, packed, mode):
     """No stall: the first result comes ``latency`` cycles after the last beat of the first
     vector, and vectors follow each other every NF * SF cycles (pe * simd MACs per cycle)
     while the shared requantizer keeps up (pe * mul_cycles <= SF here)."""
     rng = np.random.default_rng(n_in + pe)
-    dut = Int8MVU(n_in, n_out, pe, simd, mode,
+    dut = Int8MVU(n_in, n_out, pe, simd, mode, packed=packed,
                   requant_mul_cycles=mul_cycles if mode == "requant" else 1)
     if mode == "requant":
         assert dut.pe * dut.requant_mul_cycles <= dut.synapse_folds
