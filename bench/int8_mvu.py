@@ -7,19 +7,21 @@ output bit XOR-folded into one pin through a pipelined tree, so nothing is optim
 the fold does not limit Fmax), places and routes it with
 YoWASP Yosys + nextpnr through :func:`bitmac.boards.build.build` (DSP inference on, a timeout
 per build), and reports logic cells / LUT4s, flip-flops, block RAM, DSP blocks, Fmax, int8 MACs
-per cycle (``pe * simd``), MACs per DSP and GMAC/s at Fmax. The matrix of every point is
+per cycle (``pe * simd``), MACs per DSP and GMAC/s at Fmax. Packed points (``p``) put two
+products in each DSP block (iCE40UP5K SB_MAC16 8x8 mode, :class:`bitmac.hdl.dsp.DualInt8Product`).
+The matrix of every point is
 ``(16 * pe, 16 * simd)`` (16 neuron folds x 16 synapse folds), as in bench/binary_mvu.py.
 Figures include the harness (its stimulus flip-flops and the XOR fold).
 
-The headline ratio: the best binary GMAC/s on the same board (bench/results/binary_mvu.json
-when the binary bench has measured that board; otherwise its smallest default point is built
-here, in the same run) over the best int8 GMAC/s of this run.
+The headline ratio: binary GMAC/s over the best int8 GMAC/s on the same board, with the binary
+point (:data:`BINARY_REFERENCE`) placed and routed in the same run by bench/binary_mvu.py's
+``measure`` (``--binary-from-json``: the best point bench/binary_mvu.py recorded instead).
 
-    python bench/int8_mvu.py [--board icebreaker ulx3s-85f] [--points 8x1 16x8r32]
-                             [--timeout 1500] [--quick]
+    python bench/int8_mvu.py [--board icebreaker ulx3s-85f] [--points 8x1 8x2p 16x8r32]
+                             [--timeout 1500] [--quick] [--binary-from-json]
 
-A point is ``PExSIMD`` (acc mode) or ``PExSIMDrN`` (requant mode, shared requantizer with
-``requant_mul_cycles=N``). Writes bench/results/int8_mvu.json (one entry per point, including
+A point is ``PExSIMD`` (acc mode), with ``p`` packed, and ``rN`` for requant mode (shared
+requantizer with ``requant_mul_cycles=N``), e.g. ``8x2p``, ``8x1r32``. Writes bench/results/int8_mvu.json (one entry per point, including
 failures and timeouts, and the ratio per board).
 """
 
@@ -28,8 +30,10 @@ import importlib.util
 import inspect
 import json
 import platform as host_platform
+import re
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from bitmac.boards.build import BuildError, build
@@ -48,44 +52,65 @@ TARGET_MHZ = {"icebreaker": 60.0, "ulx3s-85f": 100.0}
 
 DEFAULT_POINTS = {
     # UP5K: 8 SB_MAC16. 8x1: one whole MAC (multiplier, adder, accumulator) per DSP; 4x2:
-    # DSP multipliers with a logic adder tree; 8x1r32: requant mode, DSP-free requantizer.
-    "icebreaker": ["8x1", "4x2", "8x1r32"],
+    # DSP multipliers with a logic adder tree; 8x2p / 4x4p: packed, two products per DSP
+    # (16 MACs/cycle on the 8 blocks); 8x1r32: requant mode, DSP-free requantizer.
+    "icebreaker": ["8x1", "4x2", "8x2p", "4x4p", "8x1r32"],
     # ECP5-85F: 156 MULT18X18D (18x18). 128 MACs/cycle in three shapes, one requant point.
     "ulx3s-85f": ["16x8", "32x4", "8x16", "16x8r4"],
 }
-QUICK_POINTS = {"icebreaker": ["8x1"], "ulx3s-85f": ["16x8"]}
+QUICK_POINTS = {"icebreaker": ["8x1", "8x2p"], "ulx3s-85f": ["16x8"]}
+# The binary point of the headline ratio, built in the same run: the UP5K's best
+# (bench/binary_mvu.py), and on the ECP5-85F the largest that meets 100 MHz (64x64 gives more
+# GMAC/s but takes about 35 minutes to place and route; --binary-from-json uses it).
+BINARY_REFERENCE = {"icebreaker": "14x32", "ulx3s-85f": "32x64"}
 
 FOLDS = 16
 
 
+POINT_SYNTAX = re.compile(r"(\d+)x(\d+)(p?)(?:r(\d+))?")
+
+
+@dataclass(frozen=True)
+class Point:
+    """One bench point: ``PExSIMD``, ``p`` for packed (two products per DSP block), ``rN``
+    for requant mode with ``requant_mul_cycles=N``."""
+    pe: int
+    simd: int
+    mode: str = "acc"
+    mul_cycles: int = 1
+    packed: bool = False
+
+    @property
+    def name(self):
+        return (f"{self.pe}x{self.simd}" + ("p" if self.packed else "")
+                + (f"r{self.mul_cycles}" if self.mode == "requant" else ""))
+
+
 def parse_point(text):
-    """``"16x8"`` -> (16, 8, "acc", 1); ``"8x1r32"`` -> (8, 1, "requant", 32)."""
-    try:
-        pe, rest = text.lower().split("x")
-        simd, marker, cycles = rest.partition("r")
-        point = (int(pe), int(simd), "requant" if marker else "acc", int(cycles or 1))
-    except ValueError:
-        raise ValueError(f"a point is PExSIMD or PExSIMDrN (requant, N-cycle multiply), "
-                         f"not {text!r}")
-    return point
+    """``"16x8"`` -> Point(16, 8); ``"8x2pr32"`` -> Point(8, 2, "requant", 32, packed=True)."""
+    match = POINT_SYNTAX.fullmatch(text.lower())
+    if not match:
+        raise ValueError(f"a point is PExSIMD[p][rN] (p: packed, rN: requant with an N-cycle "
+                         f"multiply), not {text!r}")
+    pe, simd, packed, cycles = match.groups()
+    return Point(int(pe), int(simd), "requant" if cycles else "acc", int(cycles or 1),
+                 bool(packed))
 
 
-def point_name(pe, simd, mode, mul_cycles):
-    return f"{pe}x{simd}" + (f"r{mul_cycles}" if mode == "requant" else "")
-
-
-def measure(board_name, pe, simd, mode, mul_cycles, *, timeout, build_root, reuse=False):
+def measure(board_name, point, *, timeout, build_root, reuse=False):
     board = get_board(board_name)
+    pe, simd, mode = point.pe, point.simd, point.mode
     n_in, n_out = FOLDS * simd, FOLDS * pe
-    unit = Int8MVU(n_in, n_out, pe, simd, mode,
-                   requant_mul_cycles=mul_cycles if mode == "requant" else 1)
+    unit = Int8MVU(n_in, n_out, pe, simd, mode, packed=point.packed,
+                   requant_mul_cycles=point.mul_cycles if mode == "requant" else 1)
     harness = StimulusHarness(unit, pin=board.status_pin, pipelined_fold=True)
-    name = f"i8mvu_{point_name(pe, simd, mode, mul_cycles)}"
+    name = f"i8mvu_{point.name}"
     entry = {
-        "board": board.name, "part": board.part, "point": point_name(pe, simd, mode, mul_cycles),
-        "pe": pe, "simd": simd, "mode": mode,
-        "requant_mul_cycles": mul_cycles if mode == "requant" else None,
+        "board": board.name, "part": board.part, "point": point.name,
+        "pe": pe, "simd": simd, "mode": mode, "packed": point.packed,
+        "requant_mul_cycles": point.mul_cycles if mode == "requant" else None,
         "n_in": n_in, "n_out": n_out, "macs_per_cycle": pe * simd,
+        "lane_dsp_blocks": unit.dsp_blocks,
         "target_mhz": TARGET_MHZ.get(board.name),
         "harness_stimulus_bits": harness.stimulus_bits,
         "harness_observed_bits": harness.observed_bits, "harness_pipelined_fold": True,
@@ -104,7 +129,7 @@ def measure(board_name, pe, simd, mode, mul_cycles, *, timeout, build_root, reus
                        clock_hz=(TARGET_MHZ.get(board.name) or 0) * 1e6 or None,
                        dsp=True, timeout=timeout, progress=True, allow_timing_fail=True,
                        design_info={"design": "Int8MVU", "pe": pe, "simd": simd, "mode": mode,
-                                    "n_in": n_in, "n_out": n_out})
+                                    "packed": point.packed, "n_in": n_in, "n_out": n_out})
     except (BuildError, ValueError) as error:
         entry.update(status="failed", error=str(error),
                      seconds=round(time.monotonic() - start, 1))
@@ -150,9 +175,11 @@ def _binary_bench():
     return module
 
 
-def binary_reference(board_name, *, timeout, build_root):
-    """The best binary point on ``board_name``: from binary_mvu.json, else built now."""
-    if BINARY_RESULTS.exists():
+def binary_reference(board_name, *, timeout, build_root, from_json=False):
+    """The binary point the ratio compares with, built now, in this run
+    (:data:`BINARY_REFERENCE`), or with ``from_json`` the best one bench/binary_mvu.py
+    recorded for the board."""
+    if from_json and BINARY_RESULTS.exists():
         points = [p for p in json.loads(BINARY_RESULTS.read_text()).get("points", [])
                   if p.get("board") == board_name and p.get("status") == "ok"
                   and p.get("gmacs")]
@@ -160,7 +187,7 @@ def binary_reference(board_name, *, timeout, build_root):
             best = max(points, key=lambda p: p["gmacs"])
             return dict(best, source=str(BINARY_RESULTS.relative_to(HERE.parent)))
     binary = _binary_bench()
-    pe, simd, spram = binary.parse_point(binary.QUICK_POINTS[board_name][0])
+    pe, simd, spram = binary.parse_point(BINARY_REFERENCE[board_name])
     print(f"== {board_name}: binary reference pe={pe} simd={simd}", file=sys.stderr)
     # The binary bench's own defaults for any further keyword-only option (stage_levels...).
     options = {name: BINARY_DEFAULTS[name]
@@ -223,6 +250,9 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="one small point per board")
     parser.add_argument("--build-dir", type=Path, default=Path("build/bench_int8_mvu"))
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--binary-from-json", action="store_true",
+                        help="take the binary side of the ratio from bench/results/"
+                             "binary_mvu.json (its best point) instead of building it now")
     parser.add_argument("--reuse", action="store_true",
                         help="take a point's finished build from --build-dir instead of "
                              "rebuilding it (same code)")
@@ -232,9 +262,9 @@ def main(argv=None):
     for board in args.board:
         points = args.points or (QUICK_POINTS if args.quick else DEFAULT_POINTS)[board]
         for text in points:
-            pe, simd, mode, mul_cycles = parse_point(text)
-            print(f"== {board}: int8 {text}", file=sys.stderr)
-            entries.append(measure(board, pe, simd, mode, mul_cycles, timeout=args.timeout,
+            point = parse_point(text)
+            print(f"== {board}: int8 {point.name}", file=sys.stderr)
+            entries.append(measure(board, point, timeout=args.timeout,
                                    build_root=args.build_dir, reuse=args.reuse))
             print(format_table(entries[-1:]).splitlines()[-1], file=sys.stderr)
     args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -256,7 +286,8 @@ def main(argv=None):
     for board in args.board:
         ratio = headline(board, list(merged.values()),
                          binary_reference(board, timeout=args.timeout,
-                                          build_root=args.build_dir))
+                                          build_root=args.build_dir,
+                                          from_json=args.binary_from_json))
         if ratio:
             ratios.append(ratio)
     print(format_table(entries))

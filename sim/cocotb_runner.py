@@ -167,7 +167,7 @@ def _environment(**values):
                 os.environ[key] = value
 
 
-def _build(runner, simulator, verilog_path, toplevel, build_dir, waves_format, log_file):
+def _build(runner, simulator, sources, toplevel, build_dir, waves_format, log_file):
     build_args = list(VERILATOR_ARGS) if simulator == "verilator" else []
     if simulator == "verilator" and waves_format == "fst":
         build_args.append("--trace-fst")
@@ -176,18 +176,17 @@ def _build(runner, simulator, verilog_path, toplevel, build_dir, waves_format, l
     makeflags = " ".join(filter(None, [os.environ.get("MAKEFLAGS"),
                                        "CFG_CXXFLAGS_PCH_I=-include"]))
     with _environment(MAKEFLAGS=makeflags if simulator == "verilator" else None):
-        _run_build(runner, verilog_path, toplevel, build_dir, build_args, waves_format,
-                   log_file)
+        _run_build(runner, sources, toplevel, build_dir, build_args, waves_format, log_file)
 
 
-def _run_build(runner, verilog_path, toplevel, build_dir, build_args, waves_format, log_file):
-    runner.build(sources=[verilog_path], hdl_toplevel=toplevel, build_dir=build_dir,
+def _run_build(runner, sources, toplevel, build_dir, build_args, waves_format, log_file):
+    runner.build(sources=sources, hdl_toplevel=toplevel, build_dir=build_dir,
                  build_args=build_args, waves=waves_format is not None,
                  timescale=("1ns", "1ps"), log_file=log_file, always=True)
 
 
 def run_bench(component, bench, config, *, simulator="verilator", waves=None, name=None,
-              timeout=None, quiet=True, keep_run=False):
+              timeout=None, quiet=True, keep_run=False, extra_verilog=None):
     """Convert ``component`` to Verilog, build it and run the cocotb bench module
     ``bitmac.sim.cocotb_benches.<bench>`` on it.
 
@@ -212,6 +211,9 @@ def run_bench(component, bench, config, *, simulator="verilator", waves=None, na
     keep_run : bool
         Keep the run folder (config, report, simulator log) even when the bench passed; a
         failed run's folder is always kept for its log.
+    extra_verilog : str, optional
+        More Verilog compiled with the unit: models of the vendor primitives it instantiates
+        (:func:`bitmac.sim.primitives.primitive_model`).
 
     Returns
     -------
@@ -224,10 +226,15 @@ def run_bench(component, bench, config, *, simulator="verilator", waves=None, na
     toplevel = name or "dut"
     waves_format = check_waves(simulator, waves)
     text = verilog_text(component, toplevel)
-    digest = hashlib.sha256(f"{simulator}:{waves_format}:{text}".encode()).hexdigest()[:16]
+    extra_verilog = extra_verilog or ""
+    digest = hashlib.sha256(
+        f"{simulator}:{waves_format}:{text}:{extra_verilog}".encode()).hexdigest()[:16]
     build_dir = build_root() / f"{bench}-{simulator}-{digest}"
     run_dir = build_dir / f"run-{os.getpid()}-{time.monotonic_ns()}"
     verilog_path = build_dir / f"{toplevel}.v"
+    sources = [verilog_path]
+    if extra_verilog:
+        sources.append(build_dir / "primitives.v")
     stamp = build_dir / "built.stamp"
 
     runner = get_runner(simulator)
@@ -235,8 +242,10 @@ def run_bench(component, bench, config, *, simulator="verilator", waves=None, na
     with _locked(build_dir):
         if not stamp.exists():
             verilog_path.write_text(text)
+            if extra_verilog:
+                sources[-1].write_text(extra_verilog)
             try:
-                _build(runner, simulator, verilog_path, toplevel, build_dir, waves_format,
+                _build(runner, simulator, sources, toplevel, build_dir, waves_format,
                        build_dir / "build.log" if quiet else None)
             except (RuntimeError, SystemExit) as error:
                 raise BitmacError(f"{simulator} build failed ({error}); see "

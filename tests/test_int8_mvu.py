@@ -435,10 +435,16 @@ def test_bench_points_and_headline():
     """bench/int8_mvu.py without a build: point syntax, and the ratio takes the best int8
     point of the board (not the last one measured)."""
     bench = _bench_module()
-    assert bench.parse_point("16x8") == (16, 8, "acc", 1)
-    assert bench.parse_point("4x1r32") == (4, 1, "requant", 32)
-    with pytest.raises(ValueError, match="PExSIMD"):
-        bench.parse_point("16by8")
+    Point = bench.Point
+    assert bench.parse_point("16x8") == Point(16, 8, "acc", 1, False)
+    assert bench.parse_point("4x1r32") == Point(4, 1, "requant", 32, False)
+    assert bench.parse_point("8x2P") == Point(8, 2, "acc", 1, True)
+    assert bench.parse_point("8x2pr4") == Point(8, 2, "requant", 4, True)
+    for text in ("16x8", "4x1r32", "8x2p", "8x2pr4"):
+        assert bench.parse_point(text).name == text
+    for bad in ("16by8", "8x2q", "8x2r", "x8"):
+        with pytest.raises(ValueError, match="PExSIMD"):
+            bench.parse_point(bad)
     entries = [
         {"board": "b", "point": "8x1", "status": "ok", "gmacs": 0.5},
         {"board": "b", "point": "4x1r1", "status": "ok", "gmacs": 0.1},
