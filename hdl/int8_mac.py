@@ -18,7 +18,7 @@ DSP block (SB_MAC16's 8x8 mode, instantiated by hand), and the sums are kept in 
 :func:`int8_acc_bits` is the accumulator width that never overflows for a given depth.
 """
 
-from amaranth.hdl import EnableInserter, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, EnableInserter, Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -76,8 +76,11 @@ class Int8Mac(wiring.Component):
     :class:`EnableInserter`, so a packed MAC has an ``enable`` input (default high) that
     freezes the whole MAC, DSP blocks included; wrap it in no :class:`EnableInserter`.
 
+    A packed MAC's accumulator is all logic: it is split in two halves, the upper one a
+    cycle behind with the lower one's carry registered, for two short carry chains.
+
     Latency: :attr:`latency` ``= 5 + ceil(log2(simd))`` cycles for ``simd > 1``, 3 for
-    ``simd=1``, ``4 + ceil(log2(simd))`` packed: ``acc``
+    ``simd=1``, ``5 + ceil(log2(simd))`` packed: ``acc``
     includes the products presented at cycle ``t`` from cycle ``t + latency`` on, and
     ``acc_valid`` is high in the cycle ``acc`` was updated. Throughput: ``simd`` products per
     cycle.
@@ -157,7 +160,7 @@ class Int8Mac(wiring.Component):
     def latency(self):
         """Cycles from operands presented to ``acc`` updated."""
         if self.packed:
-            return DualInt8Product.latency + 2 + self.tree_levels
+            return DualInt8Product.latency + 3 + self.tree_levels
         if self.simd == 1:
             return INT8_MAC_LATENCY
         return INT8_MAC_LATENCY + 2 + self.tree_levels
@@ -215,7 +218,8 @@ class Int8Mac(wiring.Component):
 
         # Control flags travel with the data: valid/clear delayed to the accumulator stage.
         valid, clear = self.valid, self.clear
-        for stage in range(self.latency - 1):
+        accumulator_stages = 2 if self.packed else 1
+        for stage in range(self.latency - accumulator_stages):
             next_valid = Signal(name=f"valid_{stage + 1}")
             next_clear = Signal(name=f"clear_{stage + 1}")
             m.d.sync += [next_valid.eq(valid), next_clear.eq(clear)]
@@ -225,12 +229,43 @@ class Int8Mac(wiring.Component):
         # ice40_dsp puts the adder and the accumulator register into SB_MAC16; the gate on
         # the feedback (one LUT per bit) stays in logic because the DSP can only load its C/D
         # input, which would drop the first product of a sum.
+        if self.packed:
+            self._split_accumulator(m, data_reg, total, valid, clear)
+            return top
         acc = data_reg(signed(self.acc_width), "acc")
         m.d.sync += self.acc_valid.eq(valid)
         with m.If(valid):
             m.d.sync += acc.eq(Mux(clear, 0, acc) + total)
         m.d.comb += self.acc.eq(acc)
         return top
+
+    def _split_accumulator(self, m, data_reg, total, valid, clear):
+        """The accumulator in logic as two halves, the upper one a cycle behind with the lower
+        one's carry registered: two short carry chains instead of one ``acc_width``-bit chain
+        (the iCE40 fabric's 32-bit chain limits a logic accumulator to about 50 MHz).
+        Two cycles from ``total`` to ``acc``; the sum is the same, modulo ``2**acc_width``."""
+        low = self.acc_width - self.acc_width // 2
+        high = self.acc_width - low
+        # The tree's sum sign-extended to the accumulator, so both halves see their bits.
+        wide_total = Signal(signed(self.acc_width), name="wide_total")
+        m.d.comb += wide_total.eq(total)
+        total = wide_total
+        acc_low = data_reg(low, "acc_low")
+        carry = data_reg(1, "acc_carry")
+        total_high = data_reg(signed(max(high, 1)), "total_high")
+        valid_high, clear_high = Signal(name="valid_high"), Signal(name="clear_high")
+        m.d.sync += [valid_high.eq(valid), clear_high.eq(clear)]
+        with m.If(valid):
+            low_sum = Mux(clear, 0, acc_low) + total[:low]
+            m.d.sync += [acc_low.eq(low_sum[:low]), carry.eq(low_sum[low]),
+                         total_high.eq(total >> low)]
+        acc_high = data_reg(signed(high), "acc_high")
+        acc_low_aligned = data_reg(low, "acc_low_aligned")
+        m.d.sync += self.acc_valid.eq(valid_high)
+        with m.If(valid_high):
+            m.d.sync += [acc_high.eq(Mux(clear_high, 0, acc_high) + total_high + carry),
+                         acc_low_aligned.eq(acc_low)]
+        m.d.comb += self.acc.eq(Cat(acc_low_aligned, acc_high))
 
     def _inferred_products(self, m, data_reg):
         """Products written for Yosys to infer one DSP multiplier each."""

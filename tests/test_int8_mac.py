@@ -123,7 +123,7 @@ def test_packed_random_sums_with_gaps_and_stalls(simd):
     assert results == {i: golden_dot(a, w) for i, (a, w) in enumerate(sums)}
 
 
-@pytest.mark.parametrize("simd, latency", [(2, 5), (3, 6), (4, 6), (5, 7), (8, 7)])
+@pytest.mark.parametrize("simd, latency", [(2, 6), (3, 7), (4, 7), (5, 8), (8, 8)])
 def test_packed_latency(simd, latency):
     assert Int8Mac(simd=simd, packed=True).latency == latency
 
@@ -137,12 +137,26 @@ def test_packed_extremes_at_the_width_edge(a_value, w_value):
     assert run(dut, schedule([(a, w)], 4), stall=0.2) == {0: golden_dot(a, w)}
 
 
+@pytest.mark.parametrize("width", [2, 3, 17, 21, 32, 33, 64])
+def test_packed_split_accumulator_wraps_like_one_adder(width):
+    # Every width (odd, tiny, wider than 32) adds modulo 2**width exactly like one adder.
+    rng = np.random.default_rng(width)
+    sums = random_sums(rng, 12, 40) + [(np.full(40, -128, np.int8), np.full(40, -128, np.int8)),
+                                       (np.full(40, -128, np.int8), np.full(40, 127, np.int8))]
+    results = run(Int8Mac(acc_width=width, simd=2, packed=True), schedule(sums, 2, rng, gap=0.3),
+                  stall=0.2, seed=width)
+    modulus = 2**width
+    assert results == {i: (golden_dot(a, w) + modulus // 2) % modulus - modulus // 2
+                       for i, (a, w) in enumerate(sums)}
+
+
 def test_packed_reset_in_the_middle_of_a_sum():
     rng = np.random.default_rng(4)
     sums = random_sums(rng, 6, 12)
-    sums[2] = (np.full(10, -128, np.int8), np.full(10, -128, np.int8))
+    # Sum 2 is long enough that sum 1 has left the pipeline when reset comes (chunk 8).
+    sums[2] = (np.full(20, -128, np.int8), np.full(20, -128, np.int8))
     results = run(Int8Mac(simd=2, packed=True),
-                  schedule(sums, 2, rng, gap=0.2, reset_after=(2, 3)), stall=0.2)
+                  schedule(sums, 2, rng, gap=0.2, reset_after=(2, 8)), stall=0.2)
     assert 2 not in results
     assert results == {i: golden_dot(a, w) for i, (a, w) in enumerate(sums) if i != 2}
 
