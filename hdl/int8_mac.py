@@ -255,16 +255,25 @@ class Int8Mac(wiring.Component):
         total_high = data_reg(signed(max(high, 1)), "total_high")
         valid_high, clear_high = Signal(name="valid_high"), Signal(name="clear_high")
         m.d.sync += [valid_high.eq(valid), clear_high.eq(clear)]
+        # Written as "clear ? new : acc + new" (not "(clear ? 0 : acc) + new"): the choice
+        # comes after the adder, so Yosys folds it into the adder's LUT (the LUT of a carry-
+        # chain cell has one input to spare) instead of putting a LUT level before the chain.
+        low_sum = acc_low + total[:low]
         with m.If(valid):
-            low_sum = Mux(clear, 0, acc_low) + total[:low]
-            m.d.sync += [acc_low.eq(low_sum[:low]), carry.eq(low_sum[low]),
-                         total_high.eq(total >> low)]
+            m.d.sync += total_high.eq(total >> low)
+            with m.If(clear):
+                m.d.sync += [acc_low.eq(total[:low]), carry.eq(0)]
+            with m.Else():
+                m.d.sync += [acc_low.eq(low_sum[:low]), carry.eq(low_sum[low])]
         acc_high = data_reg(signed(high), "acc_high")
         acc_low_aligned = data_reg(low, "acc_low_aligned")
         m.d.sync += self.acc_valid.eq(valid_high)
         with m.If(valid_high):
-            m.d.sync += [acc_high.eq(Mux(clear_high, 0, acc_high) + total_high + carry),
-                         acc_low_aligned.eq(acc_low)]
+            m.d.sync += acc_low_aligned.eq(acc_low)
+            with m.If(clear_high):
+                m.d.sync += acc_high.eq(total_high + carry)
+            with m.Else():
+                m.d.sync += acc_high.eq(acc_high + total_high + carry)
         m.d.comb += self.acc.eq(Cat(acc_low_aligned, acc_high))
 
     def _inferred_products(self, m, data_reg):

@@ -295,7 +295,6 @@ class MatrixVectorEngine(wiring.Component):
         neuron_pe = Signal(range(pe))
         row = Signal(range(nf * chunks))          # (n // pe) * chunks
         open_load = Signal()                      # some beats of a load accepted, not all
-        pending = Signal()                        # an accepted beat is written this cycle
         beat = Signal()
         m.d.comb += [
             load_stream.ready.eq(open_load | buffer_empty),
@@ -310,7 +309,7 @@ class MatrixVectorEngine(wiring.Component):
             addr=Signal(range(nf * chunks), reset_less=True),
             data=Signal(len(Value.cast(payload)), reset_less=True),
             loading=Signal())
-        m.d.sync += [write.enable.eq(Mux(beat, 1 << neuron_pe, 0)), pending.eq(beat)]
+        m.d.sync += write.enable.eq(Mux(beat, 1 << neuron_pe, 0))
         last_chunk, last_pe = chunk == chunks - 1, neuron_pe == pe - 1
         with m.If(beat):
             m.d.sync += [write.addr.eq(row + chunk), write.data.eq(payload),
@@ -327,8 +326,10 @@ class MatrixVectorEngine(wiring.Component):
                     m.d.sync += neuron_pe.eq(neuron_pe + 1)
             with m.Else():
                 m.d.sync += chunk.eq(chunk + 1)
-        # No vector is issued until the last beat has been written.
-        m.d.comb += write.loading.eq(open_load | pending)
+        # No vector is issued until the last beat has been written: `loading` is high while a
+        # load is open and in the cycle its last beat is written. A register (not
+        # `open_load | beat_written`): it heads the issue logic's timing path.
+        m.d.sync += write.loading.eq(beat | open_load)
         return write
 
     def elaborate(self, platform):
@@ -386,11 +387,19 @@ class MatrixVectorEngine(wiring.Component):
         can_issue = Signal()
         m.d.comb += can_issue.eq(Mux(rd_bank, full[1], full[0]) & ~loading)
         vector_done = Signal()               # this cycle issues a vector's last fold
-        m.d.comb += vector_done.eq(advance & can_issue & (is_s == sf - 1) & (is_f == nf - 1))
+        # `is_s == SF-1` and `is_f == NF-1` as registers, stepped with the counters: they
+        # decide the end of a vector, which heads the buffer-bank logic's timing path.
+        s_last = Signal(init=int(sf == 1))
+        f_last = Signal(init=int(nf == 1))
+        m.d.comb += vector_done.eq(advance & can_issue & s_last & f_last)
         with m.If(advance & can_issue):
-            with m.If(is_s == sf - 1):
+            m.d.sync += s_last.eq(1 if sf == 1 else ~s_last & (is_s == sf - 2))
+            with m.If(s_last):
+                m.d.sync += f_last.eq(1 if nf == 1 else ~f_last & (is_f == nf - 2))
+        with m.If(advance & can_issue):
+            with m.If(s_last):
                 m.d.sync += is_s.eq(0)
-                with m.If(is_f == nf - 1):
+                with m.If(f_last):
                     m.d.sync += [is_f.eq(0), is_row.eq(0), rd_bank.eq(~rd_bank)]
                 with m.Else():
                     m.d.sync += [is_f.eq(is_f + 1), is_row.eq(is_row + 1)]
@@ -409,7 +418,7 @@ class MatrixVectorEngine(wiring.Component):
             m.d.sync += [
                 fold_valid.eq(can_issue),
                 fold_first.eq(is_s == 0),
-                fold_last.eq(is_s == sf - 1),
+                fold_last.eq(s_last),
             ]
 
         # ---- processing elements ----
