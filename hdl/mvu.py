@@ -309,7 +309,11 @@ class MatrixVectorEngine(wiring.Component):
             addr=Signal(range(nf * chunks), reset_less=True),
             data=Signal(len(Value.cast(payload)), reset_less=True),
             loading=Signal())
-        m.d.sync += write.enable.eq(Mux(beat, 1 << neuron_pe, 0))
+        # The beat and its PE are registered, the one-hot write enable decoded after them: a
+        # decode in front of the register would put `beat` on every bit's reset pin.
+        written, written_pe = Signal(), Signal(range(pe), reset_less=True)
+        m.d.sync += [written.eq(beat), written_pe.eq(neuron_pe)]
+        m.d.comb += write.enable.eq(Mux(written, 1 << written_pe, 0))
         last_chunk, last_pe = chunk == chunks - 1, neuron_pe == pe - 1
         with m.If(beat):
             m.d.sync += [write.addr.eq(row + chunk), write.data.eq(payload),
