@@ -21,17 +21,24 @@ from amaranth.hdl import Cat, ClockSignal, Const, Instance, Module, Signal, sign
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["DualInt8Product", "DUAL_PRODUCT_IMPLEMENTATIONS", "has_dual_int8_dsp"]
+__all__ = ["DualInt8Product", "DUAL_PRODUCT_IMPLEMENTATIONS", "has_dual_int8_dsp",
+           "packing_refused"]
 
 #: ``implementation`` values of :class:`DualInt8Product`.
 DUAL_PRODUCT_IMPLEMENTATIONS = ("auto", "sb_mac16", "model")
 
 
-def has_dual_int8_dsp(platform):
-    """Whether ``platform``'s part has a DSP block with two int8 products that this kit can
-    instantiate: the iCE40 UltraPlus / iCE5LP parts (``SB_MAC16``)."""
-    device = getattr(platform, "device", "") or ""
-    return device.startswith(("iCE40UP", "iCE5LP"))
+def has_dual_int8_dsp(device):
+    """Whether the part ``device`` (e.g. ``"iCE40UP5K"``, an Amaranth platform's ``device``)
+    has a DSP block with two int8 products that this kit can instantiate: the iCE40
+    UltraPlus / iCE5LP parts (``SB_MAC16``)."""
+    return str(device).upper().startswith(("ICE40UP", "ICE5LP"))
+
+
+def packing_refused(device):
+    """The error for packing on a part without a two-product DSP block."""
+    return (f"two int8 products per DSP block need an iCE40 UltraPlus SB_MAC16; {device} has "
+            f"no such multiplier the open toolchain can use (build without packing)")
 
 
 class DualInt8Product(wiring.Component):
@@ -84,11 +91,10 @@ class DualInt8Product(wiring.Component):
             return self.implementation
         if platform is None:
             return "model"
-        if has_dual_int8_dsp(platform):
+        device = getattr(platform, "device", type(platform).__name__)
+        if has_dual_int8_dsp(device):
             return "sb_mac16"
-        raise ValueError(f"two int8 products per DSP need an iCE40 UltraPlus SB_MAC16; "
-                         f"{getattr(platform, 'device', type(platform).__name__)} has no "
-                         f"such multiplier the open toolchain can use (build without packing)")
+        raise ValueError(packing_refused(device))
 
     def elaborate(self, platform):
         m = Module()

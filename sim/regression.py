@@ -173,9 +173,13 @@ def run_amaranth(component, config, *, waves=None):
 
 
 def regress(design, *, simulator="verilator", n_in=None, n_out=None, pe=None, simd=None,
-            mode=None, vectors=200, seed=0, stall=0.25, waves=None, batches=None,
-            progress=True):
+            mode=None, packed=False, vectors=200, seed=0, stall=0.25, waves=None,
+            batches=None, progress=True):
     """Random regression of ``design`` (``"binary"`` or ``"int8"``).
+
+    ``packed`` (int8): two products per DSP block. Verilator and Icarus then run the
+    ``SB_MAC16`` instances with Yosys's simulation model; the Amaranth simulator runs
+    :class:`~bitmac.hdl.dsp.DualInt8Product`'s behavioural model.
 
     ``vectors`` are split into batches (each: a weight load, ``vectors/batch/2`` vectors, a
     reload, as many again), one simulator run each, with the progress bar advancing per batch.
@@ -201,12 +205,24 @@ def regress(design, *, simulator="verilator", n_in=None, n_out=None, pe=None, si
         check_waves(simulator, waves)
     if waves is not None and simulator == "amaranth" and not str(waves).endswith(".vcd"):
         raise ValueError("the Amaranth simulator writes VCD waveforms; give a .vcd file")
-    component = make_design(design, n_in=n_in, n_out=n_out, pe=pe, simd=simd, mode=mode)
+    if packed and design != "int8":
+        raise ValueError(f"packed applies to the int8 design, not {design}")
+    unit_options = {}
+    extra_verilog = None
+    if packed:
+        unit_options = {"packed": True,
+                        "dsp_implementation": "model" if simulator == "amaranth" else "sb_mac16"}
+        if simulator != "amaranth":
+            from .primitives import primitive_model
+            extra_verilog = primitive_model("ice40", "SB_MAC16")
+    component = make_design(design, n_in=n_in, n_out=n_out, pe=pe, simd=simd, mode=mode,
+                            **unit_options)
     batches = 1 if waves is not None else (batches or max(1, min(10, vectors // 20)))
     per_batch = [vectors // batches + (1 if index < vectors % batches else 0)
                  for index in range(batches)]
-    result = RegressionResult(design, mode, simulator, waves=str(waves) if waves else None)
-    with Progress(f"{design} {mode} {simulator}", total=vectors, enabled=progress) as bar:
+    result = RegressionResult(design, mode + (" packed" if packed else ""), simulator,
+                              waves=str(waves) if waves else None)
+    with Progress(f"{design} {mode}{' packed' if packed else ''} {simulator}", total=vectors, enabled=progress) as bar:
         for index, count in enumerate(per_batch):
             config = {"design": design, "n_in": n_in, "n_out": n_out, "pe": pe, "simd": simd,
                       "mode": mode, "seed": seed * 1000 + index, "stall": stall,
@@ -214,12 +230,12 @@ def regress(design, *, simulator="verilator", n_in=None, n_out=None, pe=None, si
             if simulator == "amaranth":
                 if index:
                     component = make_design(design, n_in=n_in, n_out=n_out, pe=pe,
-                                            simd=simd, mode=mode)
+                                            simd=simd, mode=mode, **unit_options)
                 report = run_amaranth(component, config, waves=waves)
             else:
                 from .cocotb_runner import run_bench
                 report = run_bench(component, bench, config, simulator=simulator,
-                                   waves=waves).report
+                                   waves=waves, extra_verilog=extra_verilog).report
                 if not report.get("finished") and not report.get("mismatches"):
                     report["mismatches"] = 1
             result.vectors += report.get("vectors", 0)

@@ -231,9 +231,11 @@ DESIGNS = {
     "binary": DesignSpec("bitmac.hdl.binary_mvu", "BinaryMVU",
                          ("n_in", "n_out", "pe", "simd", "mode"),
                          "XNOR-popcount matrix-vector unit (PE x SIMD binary MACs per cycle)"),
-    "int8-mac": DesignSpec("bitmac.hdl.int8_mac", "Int8Mac", ("acc_width", "simd", "depth"),
+    "int8-mac": DesignSpec("bitmac.hdl.int8_mac", "Int8Mac",
+                           ("acc_width", "simd", "depth", "packed", "dsp_implementation"),
                            "int8 x int8 multiply-accumulate with int32 accumulator"),
-    "int8": DesignSpec("bitmac.hdl.int8_mvu", "Int8MVU", ("n_in", "n_out", "pe", "simd", "mode"),
+    "int8": DesignSpec("bitmac.hdl.int8_mvu", "Int8MVU",
+                       ("n_in", "n_out", "pe", "simd", "mode", "packed", "dsp_implementation"),
                        "int8 matrix-vector unit (PE x SIMD int8 MACs per cycle)"),
 }
 

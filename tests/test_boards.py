@@ -580,3 +580,25 @@ def test_default_design_builds_through_place_and_route(tmp_path, board, design):
     assert "module bitmac_" in (tmp_path / f"bitmac_{design}.v").read_text()
     # Progress: one line per stage with its time.
     assert re.search(r"place and route done in \d+\.\d s", result.stderr)
+
+
+@pytest.mark.slow
+def test_packed_int8_build_uses_one_sb_mac16_per_two_products(tmp_path):
+    # pe=2, simd=4 packed: 4 SB_MAC16 in 8x8 mode instead of 8 (the unpacked default).
+    result = _cli("build", "--board", "icebreaker", "--design", "int8", "--packed",
+                  "-o", str(tmp_path), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["resources"]["DSP"]["used"] == 4
+    assert report["timing_met"]
+    assert "MODE_8x8" in (tmp_path / "bitmac_int8.v").read_text()
+
+
+@pytest.mark.parametrize("board", ["ulx3s-85f", "tangnano9k"])
+def test_packing_is_refused_on_parts_without_a_two_product_dsp(board):
+    result = _cli("build", "--board", board, "--design", "int8", "--packed")
+    assert result.returncode == 1
+    line = result.stderr.strip()
+    assert "\n" not in line and "Traceback" not in result.stderr
+    assert line.startswith("bitmac build: two int8 products per DSP block need an iCE40 "
+                           "UltraPlus SB_MAC16")

@@ -47,6 +47,19 @@ def test_verilator_regression_with_vcd_waves(tmp_path, capsys):
     assert waves.exists() and waves.stat().st_size > 0
 
 
+@pytest.mark.parametrize("simulator", ["amaranth", "verilator"])
+def test_packed_int8_regression(capsys, simulator):
+    # Verilator runs the SB_MAC16 instances with Yosys's model; Amaranth the behavioural one.
+    code = main(["sim", "--design", "int8", "--packed", "--simulator", simulator,
+                 "--n-in", "19", "--n-out", "6", "--pe", "3", "--simd", "5",
+                 "--vectors", "8", "--seed", "4"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "int8 acc packed on " + simulator in out
+    vectors, macs, _, mismatches = _summary(out)
+    assert (vectors, macs, mismatches) == (8, 8 * 19 * 6, 0)
+
+
 def test_verilator_fst_without_lz4_is_one_line(monkeypatch, tmp_path, capsys):
     import bitmac.sim.cocotb_runner as runner
     monkeypatch.setattr(runner, "verilator_fst_supported", lambda: False)
@@ -69,6 +82,7 @@ def test_missing_icarus_is_one_line(monkeypatch, tmp_path, capsys):
     (["--design", "int8", "--pe", "3"], "pe must divide"),
     (["--design", "binary", "--simulator", "amaranth", "--waves", "x.fst"], "VCD"),
     (["--design", "binary", "--vectors", "1"], "vectors must be"),
+    (["--design", "binary", "--packed"], "packed applies to the int8 design"),
 ])
 def test_bad_arguments_are_one_line(capsys, argv, message):
     assert main(["sim", *argv]) == 1

@@ -116,3 +116,23 @@ def test_cli_rejects_bad_sizes_on_one_line(tmp_path, capsys):
     assert code == 1
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and "pe must divide" in error
+
+
+def test_cli_packed_int8_writes_sb_mac16_only_when_asked(tmp_path):
+    out = tmp_path / "packed.v"
+    sizes = ["--n-in", "20", "--n-out", "4", "--pe", "2", "--simd", "4", "--packed"]
+    assert main(["verilog", "--design", "int8", "-o", str(out), *sizes]) == 0
+    assert "SB_MAC16" not in out.read_text()          # the behavioural model
+    assert main(["verilog", "--design", "int8", "-o", str(out), *sizes, "--dsp-primitive"]) == 0
+    assert out.read_text().count("SB_MAC16 ") == 4    # pe * ceil(simd / 2)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--design", "binary", "--packed"], "--packed applies to int8 and int8-mac, not binary"),
+    (["--design", "int8", "--dsp-primitive"], "--dsp-primitive needs --packed"),
+    (["--design", "int8", "--packed", "--simd", "1"], "needs simd >= 2"),
+])
+def test_cli_packed_errors_are_one_line(tmp_path, capsys, args, message):
+    assert main(["verilog", *args, "-o", str(tmp_path / "x.v")]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and message in error

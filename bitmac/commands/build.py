@@ -38,6 +38,9 @@ def add_arguments(parser):
     parser.add_argument("--mode", default=None,
                         help="unit output: acc (accumulators, default); binary also threshold, "
                              "int8 also requant")
+    parser.add_argument("--packed", action="store_true",
+                        help="int8: two int8 products per DSP block (iCE40 UltraPlus SB_MAC16 "
+                             "8x8 mode; needs simd >= 2)")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                         help="any other unit constructor argument (integer or text); repeatable")
     parser.add_argument("--top", choices=TOPS, default="hostlink",
@@ -82,6 +85,10 @@ def unit_params(args):
             params[key] = getattr(args, key)
     if args.mode is not None:
         params["mode"] = args.mode
+    if args.packed:
+        if args.design != "int8":
+            raise ValueError(f"--packed applies to the int8 design, not {args.design}")
+        params["packed"] = True
     params.update(_parse_param(text) for text in args.param)
     return params
 
@@ -100,6 +107,11 @@ def make_design(args, board, clock_hz):
         return make_network_top(kind, board.name, clk_freq=int(clock_hz), **options)
     from ..boards.top import BoardTop, make_unit
     params = unit_params(args)
+    if params.get("packed"):
+        # Refused before anything is built (elaboration would stop on it too).
+        from ..hdl.dsp import has_dual_int8_dsp, packing_refused
+        if not has_dual_int8_dsp(board.part):
+            raise ValueError(packing_refused(board.part))
     if args.top == "harness":
         from ..boards.harness import StimulusHarness
         return StimulusHarness(make_unit(args.design, params), pin=board.status_pin)

@@ -48,6 +48,9 @@ def add_arguments(parser):
                          help=f"unit parameter {key} (default: as `bitmac build`)")
     sim.add_argument("--mode", default=None,
                      help="unit output: acc (default), threshold (binary) or requant (int8)")
+    sim.add_argument("--packed", action="store_true",
+                     help="int8: the packed unit (two products per DSP block, as `bitmac build "
+                          "--packed`; simulated with its behavioural DSP model)")
     sim.add_argument("--vcd", default=None, metavar="FILE",
                      help="write the simulated session's waveform to FILE")
 
@@ -65,6 +68,10 @@ def _simulated_link(args):
             params[key] = getattr(args, key)
     if args.mode is not None:
         params["mode"] = args.mode
+    if args.packed:
+        if design != "int8":
+            raise ValueError(f"--packed applies to the int8 design, not {design}")
+        params["packed"] = True
     clk_freq = int(get_board(args.board).clock.default_hz)
     # The board's clock, a UART at 4 cycles per bit and a frame timeout of 100 bit times:
     # cycle counts are those of the board; only the serial line is faster.

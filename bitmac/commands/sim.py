@@ -20,6 +20,9 @@ def add_arguments(parser):
     parser.add_argument("--pe", type=int, help="neurons in parallel (binary 8, int8 4)")
     parser.add_argument("--simd", type=int, help="inputs per cycle (binary 64, int8 8)")
     parser.add_argument("--mode", help="binary: acc|threshold; int8: acc|requant (acc)")
+    parser.add_argument("--packed", action="store_true",
+                        help="int8: two products per DSP block; Verilator/Icarus simulate the "
+                             "SB_MAC16 instances with Yosys's model, Amaranth the behavioural one")
     parser.add_argument("--vectors", type=int, default=200, help="vectors to check (200)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--stall", type=float, default=0.25,
@@ -31,7 +34,8 @@ def run(args):
     if not 0 <= args.stall < 1:
         raise ValueError(f"--stall must be in [0, 1), not {args.stall}")
     result = regress(args.design, simulator=args.simulator, n_in=args.n_in, n_out=args.n_out,
-                     pe=args.pe, simd=args.simd, mode=args.mode, vectors=args.vectors,
+                     pe=args.pe, simd=args.simd, mode=args.mode, packed=args.packed,
+                     vectors=args.vectors,
                      seed=args.seed, stall=args.stall, waves=args.waves)
     for detail in result.details[:10]:
         print(f"mismatch: {detail}")

@@ -22,13 +22,29 @@ def add_arguments(parser):
     sizes.add_argument("--mode", default=None,
                        help="binary: acc|threshold (acc); int8: acc|requant (acc)")
     sizes.add_argument("--acc-width", type=int, default=32, help="int8-mac: accumulator bits (32)")
+    sizes.add_argument("--packed", action="store_true",
+                       help="int8/int8-mac: two int8 products per DSP block (iCE40UP5K SB_MAC16 "
+                            "8x8 mode); written as a behavioural model unless --dsp-primitive")
+    sizes.add_argument("--dsp-primitive", action="store_true",
+                       help="with --packed: instantiate SB_MAC16 (for iCE40 UltraPlus flows; "
+                            "simulate it with Yosys's ice40 cells_sim.v)")
+
+
+PACKED_DESIGNS = ("int8", "int8-mac")
 
 
 def design_sizes(args):
     """The keyword sizes of ``args`` for ``make_design``, with per-design defaults."""
     simd = args.simd if args.simd is not None else (64 if args.design == "binary" else 8)
+    if args.packed and args.design not in PACKED_DESIGNS:
+        raise ValueError(f"--packed applies to {' and '.join(PACKED_DESIGNS)}, not "
+                         f"{args.design}")
+    if args.dsp_primitive and not args.packed:
+        raise ValueError("--dsp-primitive needs --packed")
     return {"width": args.width, "n_in": args.n_in, "n_out": args.n_out, "pe": args.pe,
-            "simd": simd, "mode": args.mode or "acc", "acc_width": args.acc_width}
+            "simd": simd, "mode": args.mode or "acc", "acc_width": args.acc_width,
+            "packed": args.packed or None,
+            "dsp_implementation": "sb_mac16" if args.dsp_primitive else None}
 
 
 def run(args):
