@@ -186,7 +186,7 @@ def _run_build(runner, sources, toplevel, build_dir, build_args, waves_format, l
 
 
 def run_bench(component, bench, config, *, simulator="verilator", waves=None, name=None,
-              timeout=None, quiet=True, keep_run=False, extra_verilog=None):
+              timeout=None, quiet=True, keep_run=False, extra_verilog=None, netlist=None):
     """Convert ``component`` to Verilog, build it and run the cocotb bench module
     ``bitmac.sim.cocotb_benches.<bench>`` on it.
 
@@ -214,6 +214,10 @@ def run_bench(component, bench, config, *, simulator="verilator", waves=None, na
     extra_verilog : str, optional
         More Verilog compiled with the unit: models of the vendor primitives it instantiates
         (:func:`bitmac.sim.primitives.primitive_model`).
+    netlist : str, optional
+        Verilog of ``component`` made elsewhere, simulated instead of Amaranth's conversion:
+        e.g. the synthesized netlist of :func:`bitmac.sim.gate_level.synthesized_netlist`,
+        whose top module must be called ``name`` and keep the unit's port names.
 
     Returns
     -------
@@ -225,7 +229,7 @@ def run_bench(component, bench, config, *, simulator="verilator", waves=None, na
 
     toplevel = name or "dut"
     waves_format = check_waves(simulator, waves)
-    text = verilog_text(component, toplevel)
+    text = netlist if netlist is not None else verilog_text(component, toplevel)
     extra_verilog = extra_verilog or ""
     digest = hashlib.sha256(
         f"{simulator}:{waves_format}:{text}:{extra_verilog}".encode()).hexdigest()[:16]
