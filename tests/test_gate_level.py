@@ -106,7 +106,7 @@ def test_netlist_keeps_the_ports_and_uses_the_hard_blocks(label):
                              re.M)
         assert declared, port
         assert (int(declared.group(3)) + 1 if declared.group(3) else 1) == width, port
-    # Cached: the same design is not synthesized twice.
+    # The same design gives the same netlist (from the cache).
     assert synthesized_netlist(unit, **GUARD) == netlist.text
 
 
