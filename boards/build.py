@@ -487,8 +487,14 @@ def build(design_top, board, *, name="top", build_dir="build", toolchain=DEFAULT
         # The Apicula flow passes no clock constraint to nextpnr-gowin: give it the target.
         nextpnr_opts += f" --freq {clock_hz / 1e6:g}"
     options = []
+    guard = {}
     if board.family == "ice40" and dsp:
         options.append("-dsp")
+        # ice40_dsp rewrites every SB_MAC16 it finds into its 16x16 mode, hand-instantiated
+        # ones too (the packed int8 lanes' 8x8 blocks): hide those from it during synthesis.
+        from ..sim.gate_level import hand_instance_guard
+        guard = dict(zip(("script_after_read", "script_after_synth"),
+                         hand_instance_guard("ice40")))
     if board.family == "gowin":
         # nextpnr-gowin (the legacy architecture Amaranth 0.5 calls) places neither DSP nor
         # block RAM cells: multipliers become logic, memories LUT RAM and flip-flops.
@@ -505,7 +511,7 @@ def build(design_top, board, *, name="top", build_dir="build", toolchain=DEFAULT
         # The whole top level as Verilog (<name>.debug.v), written with Amaranth's own Yosys.
         debug_verilog=True,
         # Timing is judged from the report below, so nextpnr always finishes and reports.
-        nextpnr_opts=nextpnr_opts)
+        nextpnr_opts=nextpnr_opts, **guard)
     plan.extract(build_dir)
     script = f"build_{name}.sh"
     returncode, stage, log_path, elapsed = _run_script(
