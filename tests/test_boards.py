@@ -591,7 +591,18 @@ def test_packed_int8_build_uses_one_sb_mac16_per_two_products(tmp_path):
     report = json.loads(result.stdout)
     assert report["resources"]["DSP"]["used"] == 4
     assert report["timing_met"]
-    assert "MODE_8x8" in (tmp_path / "bitmac_int8.v").read_text()
+    # The synthesised netlist keeps the hand-made blocks in 8x8 mode with their registers
+    # and clock enable (ice40_dsp would otherwise rewrite them into its 16x16 mode).
+    netlist = json.loads((tmp_path / "bitmac_int8.json").read_text())
+    blocks = [cell for module in netlist["modules"].values()
+              for cell in module.get("cells", {}).values() if cell["type"] == "SB_MAC16"]
+    assert len(blocks) == 4
+    for block in blocks:
+        parameters = {key: int(value, 2) for key, value in block["parameters"].items()}
+        assert parameters["MODE_8x8"] == parameters["A_SIGNED"] == parameters["B_SIGNED"] == 1
+        assert parameters["A_REG"] == parameters["B_REG"] == 1
+        assert parameters["TOPOUTPUT_SELECT"] == parameters["BOTOUTPUT_SELECT"] == 2
+        assert block["connections"]["CE"] not in (["0"], ["1"])  # the pipeline enable
 
 
 @pytest.mark.parametrize("board", ["ulx3s-85f", "tangnano9k"])
