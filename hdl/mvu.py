@@ -373,8 +373,9 @@ class MatrixVectorEngine(wiring.Component):
                 m.d.sync += [wr_idx.eq(0), wr_bank.eq(~wr_bank)]
             with m.Else():
                 m.d.sync += wr_idx.eq(wr_idx + 1)
-        buffer_empty = Signal()
-        m.d.comb += buffer_empty.eq((full == 0) & (wr_idx == 0))
+        # `full == 0 & wr_idx == 0`, kept as a register (its next value is computed below):
+        # it decides whether a load may start, which heads the load counters' timing paths.
+        buffer_empty = Signal(init=1)
 
         # ---- loads: weights (SF beats per neuron) and optional per-neuron parameters ----
         weight_load = self._load(m, self.w_stream, sf, buffer_empty, pad=self._pad_weight)
@@ -409,11 +410,16 @@ class MatrixVectorEngine(wiring.Component):
                     m.d.sync += [is_f.eq(is_f + 1), is_row.eq(is_row + 1)]
             with m.Else():
                 m.d.sync += [is_s.eq(is_s + 1), is_row.eq(is_row + 1)]
+        next_full = Signal(2)
         for bank in range(2):
-            with m.If(vector_in & (wr_bank == bank)):
-                m.d.sync += full[bank].eq(1)
-            with m.Elif(vector_done & (rd_bank == bank)):
-                m.d.sync += full[bank].eq(0)
+            m.d.comb += next_full[bank].eq(
+                Mux(vector_in & (wr_bank == bank), 1,
+                    Mux(vector_done & (rd_bank == bank), 0, full[bank])))
+        m.d.sync += [
+            full.eq(next_full),
+            buffer_empty.eq((next_full == 0)
+                            & Mux(in_beat, wr_idx == sf - 1, wr_idx == 0)),
+        ]
         activations = _registered_read(m, ibuf, Cat(is_s, rd_bank), advance, "activations")
 
         # Fold flags, aligned with the memories' read data (one cycle after issue).

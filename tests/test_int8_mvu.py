@@ -346,6 +346,58 @@ def test_full_rate_and_latency(n_in, n_out, pe, simd, mul_cycles, packed, mode):
     assert np.diff(firsts).tolist() == [dut.cycles_per_vector] * (len(X) - 1)
 
 
+@pytest.mark.parametrize("n_in, simd", [(4, 4), (12, 4)], ids=["SF1", "SF3"])
+@pytest.mark.parametrize("offered_after", ["first", "last"])
+def test_load_offered_while_a_vector_is_buffered_waits_for_it(n_in, simd, offered_after):
+    """Vector X0, then a weight load W2 offered from the cycle after X0's first (or last) beat
+    was taken, then X1 once W2 is in: the load may not start while X0 is in the input buffer,
+    so X0 is computed with the old weights W1 and X1 with W2 (README "When loads are
+    accepted")."""
+    rng = np.random.default_rng(n_in + simd + len(offered_after))
+    n_out, pe = 4, 2
+    dut = Int8MVU(n_in, n_out, pe, simd)
+    W1, W2 = random_int8(rng, n_out, n_in), random_int8(rng, n_out, n_in)
+    X0, X1 = random_int8(rng, 1, n_in), random_int8(rng, 1, n_in)
+    expected = expected_beats(dut, X0, W1, None) + expected_beats(dut, X1, W2, None)
+    sf = dut.synapse_folds
+    vector_beats = matrix_beats(X0, simd) + matrix_beats(X1, simd)
+    load_beats = matrix_beats(W2, simd)
+    trigger = 0 if offered_after == "first" else sf - 1
+    sim, _ = make_sim(dut)
+    received, finished = [], []
+
+    async def bench(ctx):
+        await StreamDriver(dut.w_stream).send(ctx, matrix_beats(W1, simd))
+        ctx.set(dut.o_stream.ready, 1)
+        sent_vector = sent_load = 0
+        load_offered = False
+        while len(received) < len(expected):
+            # X1 only once the whole load is in.
+            vector_valid = sent_vector < sf or (sent_vector < 2 * sf
+                                                and sent_load == len(load_beats))
+            load_valid = load_offered and sent_load < len(load_beats)
+            ctx.set(dut.i_stream.valid, vector_valid)
+            ctx.set(dut.w_stream.valid, load_valid)
+            if vector_valid:
+                ctx.set(dut.i_stream.payload, vector_beats[sent_vector])
+            if load_valid:
+                ctx.set(dut.w_stream.payload, load_beats[sent_load])
+            vector_taken = vector_valid and ctx.get(dut.i_stream.ready)
+            load_taken = load_valid and ctx.get(dut.w_stream.ready)
+            if ctx.get(dut.o_stream.valid):
+                received.append(decode(dut, ctx.get(dut.o_stream.payload)))
+            await ctx.tick()
+            if vector_taken:
+                load_offered |= sent_vector == trigger
+                sent_vector += 1
+            sent_load += load_taken
+        finished.append(True)
+
+    sim.add_testbench(bench)
+    run_bounded(sim, 2000, finished)
+    assert received == expected
+
+
 @pytest.mark.parametrize("args, message", [
     ((8, 6, 4, 2), "pe must divide n_out"),
     ((8, 6, 2, 9), "simd must be at most n_in"),
