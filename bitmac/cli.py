@@ -8,6 +8,7 @@ line), ``add_arguments(parser)`` and ``run(args) -> int``. User errors (:class:`
 import argparse
 import importlib
 import sys
+import warnings
 
 from . import __version__
 from .errors import BitmacError
@@ -43,6 +44,10 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 2
+    # A unit whose parameters are refused was created but never elaborated; Amaranth would
+    # warn about it (whenever Python collects it), on top of the one-line error.
+    from amaranth.hdl import UnusedElaboratable
+    warnings.filterwarnings("ignore", category=UnusedElaboratable)
     try:
         return int(args._run(args) or 0)
     except BitmacError as error:
