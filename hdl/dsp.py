@@ -1,4 +1,5 @@
-"""DSP primitives Yosys does not infer: two signed int8 products from one hard multiplier.
+"""DSP primitives Yosys does not infer: two signed int8 products from one hard multiplier, and
+one product with the multiplier's own registers in use.
 
 :class:`DualInt8Product` computes two independent signed 8 x 8 products per cycle. On iCE40
 UltraPlus it is one ``SB_MAC16`` in its 8x8 mode (``MODE_8x8``), where the 16 x 16 multiplier
@@ -15,6 +16,14 @@ Yosys's own ``SB_MAC16`` model (``tests/test_packed_cocotb.py``).
 
 ECP5 (MULT18X18D) and the Gowin flow have no such mode usable by the open toolchain; README
 "Two products per multiplier" has the reasons and the figures.
+
+:class:`RegisteredInt8Product` is one signed 8 x 8 product behind three register stages. On
+ECP5 it is one ``MULT18X18D`` with its input, pipeline and output registers on: Yosys's
+``synth_ecp5`` maps a multiplication to a purely combinational MULT18X18D and leaves every
+register in logic, so the routing into the multiplier and the 3.9 ns multiply land in one
+cycle (README "Measured (bench/int8_mvu.py)"). Elsewhere it is a behavioural model, register
+for register. The primitive path is checked against the model by simulating the exported
+Verilog with a MULT18X18D model of the registers it uses (Yosys ships none).
 """
 
 from amaranth.hdl import Cat, ClockSignal, Const, Instance, Module, Signal, signed
@@ -22,10 +31,14 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 __all__ = ["DualInt8Product", "DUAL_PRODUCT_IMPLEMENTATIONS", "has_dual_int8_dsp",
-           "packing_refused"]
+           "packing_refused", "RegisteredInt8Product", "REGISTERED_PRODUCT_IMPLEMENTATIONS",
+           "has_registered_int8_dsp"]
 
 #: ``implementation`` values of :class:`DualInt8Product`.
 DUAL_PRODUCT_IMPLEMENTATIONS = ("auto", "sb_mac16", "model")
+
+#: ``implementation`` values of :class:`RegisteredInt8Product`.
+REGISTERED_PRODUCT_IMPLEMENTATIONS = ("auto", "mult18x18d", "model")
 
 
 def has_dual_int8_dsp(device):
@@ -39,6 +52,12 @@ def packing_refused(device):
     """The error for packing on a part without a two-product DSP block."""
     return (f"two int8 products per DSP block need an iCE40 UltraPlus SB_MAC16; {device} has "
             f"no such multiplier the open toolchain can use (build without packing)")
+
+
+def has_registered_int8_dsp(platform):
+    """Whether ``platform`` is an ECP5 part, whose ``MULT18X18D`` this kit instantiates with
+    its registers on (:class:`RegisteredInt8Product`)."""
+    return getattr(platform, "family", None) == "ecp5"
 
 
 class DualInt8Product(wiring.Component):
@@ -132,4 +151,87 @@ class DualInt8Product(wiring.Component):
             with m.If(self.enable):
                 m.d.sync += [a_reg.eq(self.a[i]), b_reg.eq(self.b[i]), p_reg.eq(a_reg * b_reg)]
             m.d.comb += self.p[i].eq(p_reg)
+        return m
+
+
+class RegisteredInt8Product(wiring.Component):
+    """One signed int8 x int8 product behind three register stages, all inside the multiplier
+    on ECP5.
+
+    ``p = a * b`` (exact, signed 16 bits), registered three times: the operands on the way in
+    (MULT18X18D input registers A and B), the product (pipeline register) and once more
+    (output register), so that the block's output routing starts from a register too. All
+    three load only in cycles with ``enable`` high (``CE0``); they have no reset.
+
+    Latency: :attr:`latency` ``= 3`` cycles from operands to product (enabled cycles).
+    Throughput: one product per cycle.
+
+    Parameters
+    ----------
+    implementation : str
+        ``"mult18x18d"``: one ``MULT18X18D`` instance (ECP5 only, not simulable by the
+        Amaranth simulator); ``"model"``: the behavioural model in logic; ``"auto"``
+        (default): the instance when elaborated for an ECP5 part, the model otherwise
+        (simulation, Verilog export, other parts).
+
+    Attributes
+    ----------
+    a, b : In(signed(8))
+        Operands.
+    enable : In(1, init=1)
+        Clock enable of the three register stages (MULT18X18D ``CE0``).
+    p : Out(signed(16))
+        The product, straight from the output register.
+    """
+
+    latency = 3
+
+    a: In(signed(8))
+    b: In(signed(8))
+    enable: In(1, init=1)
+    p: Out(signed(16))
+
+    def __init__(self, implementation="auto"):
+        if implementation not in REGISTERED_PRODUCT_IMPLEMENTATIONS:
+            raise ValueError(f"implementation must be one of "
+                             f"{REGISTERED_PRODUCT_IMPLEMENTATIONS}, not {implementation!r}")
+        self.implementation = implementation
+        super().__init__()
+
+    def resolve(self, platform):
+        """The implementation elaborated for ``platform`` (``"mult18x18d"`` or ``"model"``)."""
+        if self.implementation != "auto":
+            return self.implementation
+        return "mult18x18d" if has_registered_int8_dsp(platform) else "model"
+
+    def elaborate(self, platform):
+        m = Module()
+        if self.resolve(platform) == "mult18x18d":
+            # 18-bit ports: the operands sign-extended, the product in the low 16 bits of P.
+            a, b, product = Signal(18), Signal(18), Signal(36)
+            m.d.comb += [a.eq(self.a), b.eq(self.b), self.p.eq(product[:16])]
+            registered = {f"p_REG_{stage}_{kind}": value
+                          for stage in ("INPUTA", "INPUTB", "PIPELINE", "OUTPUT")
+                          for kind, value in (("CLK", "CLK0"), ("CE", "CE0"), ("RST", "RST0"))}
+            m.submodules.mult18x18d = Instance(
+                "MULT18X18D", **registered,
+                p_REG_INPUTC_CLK="NONE", p_GSR="DISABLED", p_RESETMODE="SYNC",
+                i_CLK0=ClockSignal("sync"), i_CE0=self.enable, i_RST0=Const(0, 1),
+                i_SIGNEDA=Const(1, 1), i_SIGNEDB=Const(1, 1),
+                i_SOURCEA=Const(0, 1), i_SOURCEB=Const(0, 1),
+                **{f"i_A{bit}": a[bit] for bit in range(18)},
+                **{f"i_B{bit}": b[bit] for bit in range(18)},
+                **{f"i_C{bit}": Const(0, 1) for bit in range(18)},
+                **{f"o_P{bit}": product[bit] for bit in range(36)})
+            return m
+
+        # The model: the same three register stages, loaded with `enable`, no reset.
+        a_reg = Signal(signed(8), name="a_reg", reset_less=True)
+        b_reg = Signal(signed(8), name="b_reg", reset_less=True)
+        p_reg = Signal(signed(16), name="p_reg", reset_less=True)
+        p_out = Signal(signed(16), name="p_out", reset_less=True)
+        with m.If(self.enable):
+            m.d.sync += [a_reg.eq(self.a), b_reg.eq(self.b), p_reg.eq(a_reg * b_reg),
+                         p_out.eq(p_reg)]
+        m.d.comb += self.p.eq(p_out)
         return m

@@ -9,8 +9,10 @@ Yosys folds the whole lane into one hard block:
   output accumulator (``ice40_dsp``): 1 SB_MAC16 per lane, plus one LUT per accumulator bit
   for the ``clear`` gate on the feedback. SB_MAC16's accumulator is 32 bits wide; a wider
   ``acc_width`` leaves the accumulator in logic.
-- ECP5 (``synth_ecp5``): the input and product registers go into MULT18X18D (input and
-  pipeline registers); the accumulator stays in logic (Yosys does not infer ALU54B).
+- ECP5 (``synth_ecp5``): Yosys maps each product to a combinational MULT18X18D and keeps every
+  register in logic; the accumulator stays in logic too (Yosys does not infer ALU54B). So for
+  ``simd > 1`` the products are :class:`~bitmac.hdl.dsp.RegisteredInt8Product` blocks, one
+  MULT18X18D each with its input, pipeline and output registers on (instantiated by hand).
 
 With ``packed=True`` the products come from :class:`~bitmac.hdl.dsp.DualInt8Product`, two per
 DSP block (SB_MAC16's 8x8 mode, instantiated by hand), and the sums are kept in logic.
@@ -22,7 +24,8 @@ from amaranth.hdl import Cat, EnableInserter, Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from .dsp import DualInt8Product
+from .dsp import (REGISTERED_PRODUCT_IMPLEMENTATIONS, DualInt8Product, RegisteredInt8Product,
+                  has_registered_int8_dsp)
 
 __all__ = ["Int8Mac", "int8_acc_bits", "check_acc_width", "INT8_MAC_LATENCY"]
 
@@ -69,12 +72,20 @@ class Int8Mac(wiring.Component):
     docstring); with ``simd > 1`` each product is one DSP multiplier (operand and product
     registers absorbed) and the tree and accumulator are logic.
 
+    On ECP5 (``simd > 1``, ``dsp_implementation`` ``"auto"`` or ``"mult18x18d"``), the three
+    stages after the operand registers are the registers of one
+    :class:`~bitmac.hdl.dsp.RegisteredInt8Product` (MULT18X18D) per product; the operand
+    registers stay in logic, near the memories (the activation register of a matrix-vector
+    unit is one copy driving every PE: Yosys merges the lanes' identical registers).
+
     Packed (``packed=True``, ``simd >= 2``): the products come from ``ceil(simd / 2)``
     :class:`~bitmac.hdl.dsp.DualInt8Product` blocks (two products per SB_MAC16; an odd
     ``simd`` leaves half of the last block multiplying zeros), followed by one staging register
-    in logic, the tree and the accumulator. The DSP blocks' registers cannot be frozen by
-    :class:`EnableInserter`, so a packed MAC has an ``enable`` input (default high) that
-    freezes the whole MAC, DSP blocks included; wrap it in no :class:`EnableInserter`.
+    in logic, the tree and the accumulator.
+
+    The registers of a DSP instance cannot be frozen by :class:`EnableInserter`, so the MAC
+    has an ``enable`` input (default high) that freezes all of it, DSP blocks included; wrap it
+    in no :class:`EnableInserter`.
 
     A packed MAC's accumulator is all logic: it is split in two halves, the upper one a
     cycle behind with the lower one's carry registered, for two short carry chains.
@@ -98,8 +109,11 @@ class Int8Mac(wiring.Component):
     packed : bool
         Two products per DSP block (needs ``simd >= 2``).
     dsp_implementation : str
-        ``implementation`` of the :class:`~bitmac.hdl.dsp.DualInt8Product` blocks (packed
-        only): ``"auto"`` (default), ``"sb_mac16"`` or ``"model"``.
+        Packed: ``implementation`` of the :class:`~bitmac.hdl.dsp.DualInt8Product` blocks,
+        ``"auto"`` (default), ``"sb_mac16"`` or ``"model"``. Otherwise: ``"auto"`` (MULT18X18D
+        blocks with their registers when elaborated for ECP5 and ``simd > 1``, products for
+        Yosys to infer elsewhere), ``"mult18x18d"`` (the blocks whatever the platform, e.g. to
+        simulate the exported Verilog; ``simd > 1``) or ``"model"`` (never the blocks).
 
     Attributes
     ----------
@@ -114,7 +128,7 @@ class Int8Mac(wiring.Component):
     acc_valid : Out(1)
         ``acc`` was updated in this cycle.
     enable : In(1, init=1)
-        Packed only: the MAC (DSP blocks included) moves in cycles with ``enable`` high.
+        The MAC (DSP blocks included) moves in cycles with ``enable`` high.
     """
 
     def __init__(self, acc_width=32, *, simd=1, depth=None, packed=False,
@@ -126,11 +140,20 @@ class Int8Mac(wiring.Component):
         if packed and simd < 2:
             raise ValueError("packed=True puts two products in one DSP block: it needs "
                              f"simd >= 2, not {simd}")
+        if not packed:
+            if dsp_implementation not in REGISTERED_PRODUCT_IMPLEMENTATIONS:
+                raise ValueError(f"dsp_implementation must be one of "
+                                 f"{REGISTERED_PRODUCT_IMPLEMENTATIONS} without packing, not "
+                                 f"{dsp_implementation!r}")
+            if dsp_implementation == "mult18x18d" and simd < 2:
+                raise ValueError(f"dsp_implementation=\"mult18x18d\" needs simd >= 2 (one "
+                                 f"product per lane stays inferred), not {simd}")
         check_acc_width(acc_width, depth)
         self.acc_width = acc_width
         self.simd = simd
         self.depth = depth
         self.packed = packed
+        self.dsp_implementation = dsp_implementation
         self._multipliers = ([DualInt8Product(dsp_implementation)
                               for _ in range(-(-simd // 2))] if packed else [])
         members = {
@@ -140,9 +163,8 @@ class Int8Mac(wiring.Component):
             "clear": In(1),
             "acc": Out(signed(acc_width)),
             "acc_valid": Out(1),
+            "enable": In(1, init=1),
         }
-        if packed:
-            members["enable"] = In(1, init=1)
         super().__init__(members)
 
     @property
@@ -187,12 +209,9 @@ class Int8Mac(wiring.Component):
 
     def elaborate(self, platform):
         top = Module()
-        if self.packed:
-            # The logic freezes with `enable`, like the DSP blocks' registers.
-            m = Module()
-            top.submodules.logic = EnableInserter(self.enable)(m)
-        else:
-            m = top
+        # The logic freezes with `enable`, like the DSP blocks' registers.
+        m = Module()
+        top.submodules.logic = EnableInserter(self.enable)(m)
 
         # Data registers have no reset: the DSP registers cannot take Amaranth's synchronous
         # reset, and the valid flags say when their contents matter.
@@ -201,6 +220,9 @@ class Int8Mac(wiring.Component):
 
         if self.packed:
             terms = self._packed_products(top, m, data_reg)
+        elif self.simd > 1 and (self.dsp_implementation == "mult18x18d" or (
+                self.dsp_implementation == "auto" and has_registered_int8_dsp(platform))):
+            terms = self._registered_products(top, m, data_reg)
         else:
             terms = self._inferred_products(m, data_reg)
 
@@ -275,6 +297,20 @@ class Int8Mac(wiring.Component):
             with m.Else():
                 m.d.sync += acc_high.eq(acc_high + total_high + carry)
         m.d.comb += self.acc.eq(Cat(acc_low_aligned, acc_high))
+
+    def _registered_products(self, top, m, data_reg):
+        """Operand registers in ``m``, then one RegisteredInt8Product per product (added to
+        ``top``: their clock enable is ``enable``); as many stages as the inferred path."""
+        terms = []
+        for i in range(self.simd):
+            multiplier = RegisteredInt8Product("mult18x18d")
+            top.submodules[f"mult{i}"] = multiplier
+            a_reg, b_reg = data_reg(signed(8), f"a_reg{i}"), data_reg(signed(8), f"b_reg{i}")
+            m.d.sync += [a_reg.eq(self.a[i]), b_reg.eq(self.b[i])]
+            top.d.comb += [multiplier.a.eq(a_reg), multiplier.b.eq(b_reg),
+                           multiplier.enable.eq(self.enable)]
+            terms.append(multiplier.p)
+        return terms
 
     def _inferred_products(self, m, data_reg):
         """Products written for Yosys to infer one DSP multiplier each."""

@@ -45,9 +45,10 @@ class Int8Lane(wiring.Component):
     registered (out of the DSP block). Requantization happens after the engine, in
     :class:`Int8MVU`'s shared path.
 
-    Packed (two products per DSP block, :class:`~bitmac.hdl.dsp.DualInt8Product`): the lane
-    declares the engine's optional ``enable`` input and freezes itself with it, DSP blocks
-    included, instead of being wrapped in :class:`EnableInserter`.
+    The lane declares the engine's optional ``enable`` input and freezes itself with it, DSP
+    instances included (packed :class:`~bitmac.hdl.dsp.DualInt8Product`, ECP5
+    :class:`~bitmac.hdl.dsp.RegisteredInt8Product`), instead of being wrapped in
+    :class:`EnableInserter`.
 
     Latency: ``Int8Mac.latency + 1`` (4 for ``simd=1``, ``6 + ceil(log2(simd))`` otherwise,
     ``5 + ceil(log2(simd))`` packed); one fold per cycle.
@@ -61,8 +62,9 @@ class Int8Lane(wiring.Component):
     packed : bool
         Two products per DSP block (``simd >= 2``).
     dsp_implementation : str
-        Packed only: ``"auto"``, ``"sb_mac16"`` or ``"model"`` (see
-        :class:`~bitmac.hdl.dsp.DualInt8Product`).
+        Packed: ``"auto"``, ``"sb_mac16"`` or ``"model"`` (see
+        :class:`~bitmac.hdl.dsp.DualInt8Product`); otherwise ``"auto"``, ``"mult18x18d"`` or
+        ``"model"`` (see :class:`~bitmac.hdl.int8_mac.Int8Mac`).
     """
 
     def __init__(self, n_in, simd, acc_width, *, packed=False, dsp_implementation="auto"):
@@ -70,7 +72,7 @@ class Int8Lane(wiring.Component):
                             dsp_implementation=dsp_implementation)
         super().__init__(lane_signature(
             simd=simd, a_shape=signed(8), w_shape=signed(8), result_shape=signed(acc_width),
-            enable=packed))
+            enable=True))
 
     @property
     def latency(self):
@@ -79,12 +81,9 @@ class Int8Lane(wiring.Component):
     def elaborate(self, platform):
         top = Module()
         top.submodules.mac = mac = self._mac
-        if mac.packed:
-            m = Module()
-            top.submodules.logic = EnableInserter(self.enable)(m)
-            top.d.comb += mac.enable.eq(self.enable)
-        else:
-            m = top
+        m = Module()
+        top.submodules.logic = EnableInserter(self.enable)(m)
+        top.d.comb += mac.enable.eq(self.enable)
         m.d.comb += [
             mac.a.eq(self.activations),
             mac.b.eq(self.weights),
@@ -373,8 +372,11 @@ class Int8MVU(wiring.Component):
         without a platform, or with ``dsp_implementation="model"``, the blocks are a
         behavioural model in logic; for a part without such a block, elaboration fails.
     dsp_implementation : str
-        Packed only: ``"auto"`` (default), ``"sb_mac16"`` or ``"model"`` (see
-        :class:`~bitmac.hdl.dsp.DualInt8Product`).
+        Packed: ``"auto"`` (default), ``"sb_mac16"`` or ``"model"`` (see
+        :class:`~bitmac.hdl.dsp.DualInt8Product`). Otherwise ``"auto"`` (on ECP5 with
+        ``simd > 1``, one hand-instantiated MULT18X18D per product with its registers on, see
+        :class:`~bitmac.hdl.dsp.RegisteredInt8Product`), ``"mult18x18d"`` or ``"model"`` (see
+        :class:`~bitmac.hdl.int8_mac.Int8Mac`).
 
     Streams (README "Int8MVU ports"; conventions of :mod:`bitmac.hdl.mvu`)
     ----------------------------------------------------------------------
