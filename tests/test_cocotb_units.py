@@ -48,7 +48,8 @@ def test_int8_mac_verilog_matches_golden(acc_width, simd, sums, max_depth):
     # runs of -128 x -128 fill. Sums of 1..max_depth products, not multiples of simd.
     result = _passed(run_bench(Int8Mac(acc_width, simd=simd, depth=max_depth), "int8_mac",
                                {"simd": simd, "sums": sums, "max_depth": max_depth,
-                                "seed": acc_width, "stall": 0.3, "reset_at": 0.5}))
+                                "seed": acc_width, "stall": 0.3, "freeze": 0.2,
+                                "reset_at": 0.5}))
     assert result["macs"] >= sums * max_depth // 3
     assert result["reset"]["chunks_in_flight"] > 0
 

@@ -12,7 +12,12 @@ With ``reset_at`` (a fraction of the run), ``rst`` is raised in the middle of a 
 products are in flight: the lane must drop them, so the bench drops what it still expected
 and starts again from the first chunk (with ``clear``) of the sum that was cut.
 
-Config: ``simd``, ``sums``, ``max_depth``, ``seed``, ``stall``, ``reset_at`` (optional).
+``enable`` (the MAC's clock enable, DSP blocks included) is low in a random share ``freeze``
+of the cycles, with garbage operands and ``valid`` high: nothing may move, so the chunk is
+presented again in the next enabled cycle, and ``acc_valid`` counts only after enabled edges.
+
+Config: ``simd``, ``sums``, ``max_depth``, ``seed``, ``stall``, ``freeze`` (default 0),
+``reset_at`` (optional).
 """
 
 import cocotb
@@ -55,9 +60,10 @@ def chunk_sums(a, b, simd):
 
 
 class _MacAgent:
-    def __init__(self, dut, products, scoreboard, stalls):
+    def __init__(self, dut, products, scoreboard, stalls, freezes, garbage):
         self.dut, self.products, self.scoreboard = dut, products, scoreboard
-        self.stalls = stalls
+        self.stalls, self.freezes, self.garbage = stalls, freezes, garbage
+        self.enabled = True     # the enable of the edge the next sample follows
         self.index = 0
         self.tick = 0
         self.sent = 0
@@ -67,6 +73,13 @@ class _MacAgent:
     def drive(self):
         self.tick += 1
         dut = self.dut
+        self.enabled = not self.freezes[self.tick % len(self.freezes)]
+        dut.enable.value = int(self.enabled)
+        if not self.enabled:
+            # A frozen cycle: garbage that must not be taken.
+            a, b = self.garbage[self.tick % len(self.garbage)]
+            dut.a.value, dut.b.value, dut.clear.value, dut.valid.value = a, b, 1, 1
+            return
         if self.index < len(self.products) and not self.stalls[self.tick % len(self.stalls)]:
             a, b, clear = self.products[self.index]
             dut.a.value, dut.b.value, dut.clear.value = a, b, clear
@@ -78,9 +91,11 @@ class _MacAgent:
 
     def reset(self):
         self.dut.valid.value = 0
+        self.dut.enable.value = 1
+        self.enabled = True
 
     def sample(self):
-        if self.dut.acc_valid.value:
+        if self.enabled and self.dut.acc_valid.value:
             self.received += 1
             self.scoreboard.check(self.dut.acc.value.to_unsigned())
 
@@ -107,11 +122,14 @@ async def int8_mac_bench(dut):
                                           f"b {b[chunk].tolist()})", len(a[chunk])))
     for expectation in expectations:
         scoreboard.expect(*expectation)
-    agent = _MacAgent(dut, products, scoreboard, stall_pattern(rng, config.get("stall", 0.2)))
+    garbage = [(operand.encode(rng.integers(-128, 128, simd).tolist()),
+                operand.encode(rng.integers(-128, 128, simd).tolist())) for _ in range(61)]
+    agent = _MacAgent(dut, products, scoreboard, stall_pattern(rng, config.get("stall", 0.2)),
+                      stall_pattern(rng, config.get("freeze", 0.0)), garbage)
     loop = ClockedLoop(dut, [agent])
     await loop.start()
     report = BenchReport("int8_mac", config)
-    budget = dict(max_cycles=8 * len(products) + 64, wall_timeout=config.get("timeout"))
+    budget = dict(max_cycles=16 * len(products) + 64, wall_timeout=config.get("timeout"))
     stopped = None
     if config.get("reset_at") is not None:
         # Cut a sum that has more than one chunk, so the reset lands inside it.
