@@ -194,17 +194,14 @@ class Int8Mac(wiring.Component):
         terms = []
         for index, multiplier in enumerate(self._multipliers):
             top.submodules[f"dsp{index}"] = multiplier
-            for half in range(2):
-                lane = 2 * index + half
-                if lane < self.simd:
-                    top.d.comb += [multiplier.a[half].eq(self.a[lane]),
-                                   multiplier.b[half].eq(self.b[lane])]
             top.d.comb += multiplier.enable.eq(self.enable)
-            for half in range(2):
-                if 2 * index + half < self.simd:
-                    staged = data_reg(signed(16), f"staged_{2 * index + half}")
-                    m.d.sync += staged.eq(multiplier.p[half])
-                    terms.append(staged)
+            # An odd simd leaves the last block's upper half multiplying zeros.
+            for half, lane in enumerate(range(2 * index, min(2 * index + 2, self.simd))):
+                top.d.comb += [multiplier.a[half].eq(self.a[lane]),
+                               multiplier.b[half].eq(self.b[lane])]
+                staged = data_reg(signed(16), f"staged_{lane}")
+                m.d.sync += staged.eq(multiplier.p[half])
+                terms.append(staged)
         return terms
 
     def elaborate(self, platform):
@@ -247,13 +244,13 @@ class Int8Mac(wiring.Component):
             m.d.sync += [next_valid.eq(valid), next_clear.eq(clear)]
             valid, clear = next_valid, next_clear
 
+        if self.packed:
+            self._split_accumulator(m, data_reg, total, valid, clear)
+            return top
         # Accumulator. Written as ``(clear ? 0 : acc) + total`` so that, for simd=1,
         # ice40_dsp puts the adder and the accumulator register into SB_MAC16; the gate on
         # the feedback (one LUT per bit) stays in logic because the DSP can only load its C/D
         # input, which would drop the first product of a sum.
-        if self.packed:
-            self._split_accumulator(m, data_reg, total, valid, clear)
-            return top
         acc = data_reg(signed(self.acc_width), "acc")
         m.d.sync += self.acc_valid.eq(valid)
         with m.If(valid):
