@@ -75,21 +75,24 @@ def _parse_param(text):
         return key.replace("-", "_"), value
 
 
-def unit_params(args):
-    """The unit's constructor arguments from the command line (defaults per design)."""
-    if args.design in NETWORK_DESIGNS:
+def unit_params(args, design=None):
+    """The unit's constructor arguments from the command line (defaults per design):
+    ``--n-in``, ``--n-out``, ``--pe``, ``--simd``, ``--mode``, ``--packed`` and any ``--param``
+    (also for `bitmac run --port sim`, which names the design itself)."""
+    design = design or args.design
+    if design in NETWORK_DESIGNS:
         return {}
-    params = dict(DEFAULT_PARAMS[args.design])
+    params = dict(DEFAULT_PARAMS[design])
     for key in ("n_in", "n_out", "pe", "simd"):
         if getattr(args, key) is not None:
             params[key] = getattr(args, key)
     if args.mode is not None:
         params["mode"] = args.mode
     if args.packed:
-        if args.design != "int8":
-            raise ValueError(f"--packed applies to the int8 design, not {args.design}")
+        if design != "int8":
+            raise ValueError(f"--packed applies to the int8 design, not {design}")
         params["packed"] = True
-    params.update(_parse_param(text) for text in args.param)
+    params.update(_parse_param(text) for text in getattr(args, "param", []))
     return params
 
 

@@ -60,18 +60,9 @@ def _simulated_link(args):
     from ..boards.registry import get_board
     from ..boards.serial_sim import SimulatedSerial
     from ..boards.top import BoardTop, make_unit
-    from .build import DEFAULT_PARAMS
+    from .build import unit_params
     design = args.design or "binary"
-    params = dict(DEFAULT_PARAMS[design])
-    for key in ("n_in", "n_out", "pe", "simd"):
-        if getattr(args, key) is not None:
-            params[key] = getattr(args, key)
-    if args.mode is not None:
-        params["mode"] = args.mode
-    if args.packed:
-        if design != "int8":
-            raise ValueError(f"--packed applies to the int8 design, not {design}")
-        params["packed"] = True
+    params = unit_params(args, design)
     clk_freq = int(get_board(args.board).clock.default_hz)
     # The board's clock, a UART at 4 cycles per bit and a frame timeout of 100 bit times:
     # cycle counts are those of the board; only the serial line is faster.
