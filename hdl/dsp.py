@@ -60,7 +60,21 @@ def has_registered_int8_dsp(platform):
     return getattr(platform, "family", None) == "ecp5"
 
 
-class DualInt8Product(wiring.Component):
+class _HandInstantiated(wiring.Component):
+    """A block that is a vendor primitive on some parts and a behavioural model elsewhere:
+    ``implementation`` is ``"auto"`` or one of the subclass's :attr:`implementations`."""
+
+    implementations = ("auto", "model")
+
+    def __init__(self, implementation="auto"):
+        if implementation not in self.implementations:
+            raise ValueError(f"implementation must be one of {self.implementations}, "
+                             f"not {implementation!r}")
+        self.implementation = implementation
+        super().__init__()
+
+
+class DualInt8Product(_HandInstantiated):
     """Two signed int8 x int8 products per cycle from one DSP multiplier.
 
     ``p[i] = a[i] * b[i]`` (exact, signed 16 bits) for ``i`` in 0 and 1, registered twice:
@@ -97,12 +111,7 @@ class DualInt8Product(wiring.Component):
     enable: In(1, init=1)
     p: Out(data.ArrayLayout(signed(16), 2))
 
-    def __init__(self, implementation="auto"):
-        if implementation not in DUAL_PRODUCT_IMPLEMENTATIONS:
-            raise ValueError(f"implementation must be one of {DUAL_PRODUCT_IMPLEMENTATIONS}, "
-                             f"not {implementation!r}")
-        self.implementation = implementation
-        super().__init__()
+    implementations = DUAL_PRODUCT_IMPLEMENTATIONS
 
     def resolve(self, platform):
         """The implementation elaborated for ``platform`` (``"sb_mac16"`` or ``"model"``)."""
@@ -154,7 +163,7 @@ class DualInt8Product(wiring.Component):
         return m
 
 
-class RegisteredInt8Product(wiring.Component):
+class RegisteredInt8Product(_HandInstantiated):
     """One signed int8 x int8 product behind three register stages, all inside the multiplier
     on ECP5.
 
@@ -191,12 +200,7 @@ class RegisteredInt8Product(wiring.Component):
     enable: In(1, init=1)
     p: Out(signed(16))
 
-    def __init__(self, implementation="auto"):
-        if implementation not in REGISTERED_PRODUCT_IMPLEMENTATIONS:
-            raise ValueError(f"implementation must be one of "
-                             f"{REGISTERED_PRODUCT_IMPLEMENTATIONS}, not {implementation!r}")
-        self.implementation = implementation
-        super().__init__()
+    implementations = REGISTERED_PRODUCT_IMPLEMENTATIONS
 
     def resolve(self, platform):
         """The implementation elaborated for ``platform`` (``"mult18x18d"`` or ``"model"``)."""

@@ -400,10 +400,8 @@ class MatrixVectorEngine(wiring.Component):
         with m.If(advance & can_issue):
             m.d.sync += s_last.eq(1 if sf == 1 else ~s_last & (is_s == sf - 2))
             with m.If(s_last):
-                m.d.sync += f_last.eq(1 if nf == 1 else ~f_last & (is_f == nf - 2))
-        with m.If(advance & can_issue):
-            with m.If(s_last):
-                m.d.sync += is_s.eq(0)
+                m.d.sync += [is_s.eq(0),
+                             f_last.eq(1 if nf == 1 else ~f_last & (is_f == nf - 2))]
                 with m.If(f_last):
                     m.d.sync += [is_f.eq(0), is_row.eq(0), rd_bank.eq(~rd_bank)]
                 with m.Else():
