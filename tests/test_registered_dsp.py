@@ -2,10 +2,11 @@
 """RegisteredInt8Product and the int8 unit with its ECP5 MULT18X18D instances, simulated.
 
 The Amaranth simulator runs the behavioural paths (the model here; the inferred products in
-tests/test_int8_mac.py, tests/test_int8_mvu.py). Here the exported Verilog instantiates MULT18X18D with its input, pipeline and output registers,
-and Verilator runs it with the kit's model of those registers (Yosys ships no MULT18X18D model)
-in the cocotb Int8MVU bench (golden-checked, random stalls on every stream, two weight loads, a
-reset mid-run). A register stage too many or too few, unsigned operands, the wrong bits of ``P``
+tests/test_int8_mac.py, tests/test_int8_mvu.py). The exported Verilog, which instantiates
+MULT18X18D with its input, pipeline and output registers, runs under Verilator with the kit's
+model of those registers (Yosys ships no MULT18X18D model) in the cocotb Int8MVU bench
+(tests/test_packed_cocotb.py: golden-checked, random stalls on every stream, two weight loads,
+a reset mid-run). A register stage too many or too few, unsigned operands, the wrong bits of ``P``
 or a clock enable not tied to the engine's pipeline enable fails it.
 """
 
@@ -18,8 +19,6 @@ from amaranth.sim import Simulator
 from bitmac.hdl.dsp import RegisteredInt8Product
 from bitmac.hdl.int8_mac import Int8Mac
 from bitmac.hdl.int8_mvu import Int8MVU
-from bitmac.sim.cocotb_runner import run_bench
-from bitmac.sim.primitives import MULT18X18D_MODEL
 from bitmac.sim.verilog import verilog_text
 
 
@@ -71,20 +70,3 @@ def test_bad_dsp_implementation(bad, message):
         Int8Mac(**bad)
     with pytest.raises(ValueError, match="implementation must be one of"):
         RegisteredInt8Product("dsp48")
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("sizes, reset_at_vector", [
-    (dict(n_in=37, n_out=8, pe=2, simd=4, mode="acc"), 9),
-    (dict(n_in=21, n_out=6, pe=3, simd=3, mode="requant"), None),
-], ids=["acc-37x8-pe2-simd4-reset", "requant-21x6-pe3-simd3"])
-def test_mult18x18d_verilog_matches_golden(sizes, reset_at_vector):
-    config = dict(sizes, vectors=24, seed=13, stall=0.3, phases=2,
-                  reset_at_vector=reset_at_vector)
-    unit = Int8MVU(**sizes, dsp_implementation="mult18x18d")
-    result = run_bench(unit, "int8_mvu", config, extra_verilog=MULT18X18D_MODEL)
-    assert result.passed, result.describe()
-    assert result["vectors"] == 48
-    assert result["macs"] >= 48 * sizes["n_in"] * sizes["n_out"]
-    if reset_at_vector is not None:
-        assert result["reset"]["input_beats_in_flight"] > 0
